@@ -1,0 +1,258 @@
+/* The raft_fsm: applies committed log commands to the keyspace, takes and
+ * restores snapshots.
+ *
+ * Every replica applies the same entries in the same order with the time
+ * each entry was stamped with, so every replica reaches the same keyspace.
+ * Only the node that proposed an entry needs its replies: apply fills the
+ * in-flight batch's reply slots when the entry is ours and builds no reply
+ * otherwise. apply never fails (notes, rule 11): a malformed entry is
+ * logged and skipped, never asserted on, because the log is input.
+ *
+ * Snapshot format (wire format: change with a version bump): an LZ4 frame
+ * around: "RKVF", u32 version, i64 fsm stamp (all little endian), then the
+ * kv snapshot bytes (kv_snapshot_encode). */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "raftadapter/radapter_internal.h"
+
+#define FSM_MAGIC      "RKVF"
+#define FSM_VERSION    1
+#define FSM_HEADER_LEN 16
+
+/* ------------------------------------------------------------------------
+ * apply
+ * ---------------------------------------------------------------------- */
+
+static void apply_batch(struct radapter *r,
+                        struct proto_log_reader *rd,
+                        struct radapter__batch *mine)
+{
+    struct kv_exec_ctx ctx;
+    struct proto_cmd cmd;
+    uint32_t i = 0;
+    int rv;
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.now_ms = r->fsm_stamp;
+    ctx.max_bulk_len = r->cfg.max_bulk_len;
+    while ((rv = proto_log_reader_next_cmd(rd, &cmd)) == 1) {
+        struct kv_reply *out = NULL;
+        if (mine != NULL && i < mine->n) {
+            out = &mine->replies[i];
+        }
+        kv_exec(r->store, &ctx, cmd.argc, cmd.argv, cmd.lens, out);
+        i++;
+    }
+    if (rv < 0) {
+        radapter__log("error", "log_entry_malformed",
+                      "command %u of entry %llu is malformed (%d); skipped the"
+                      " rest of the entry",
+                      i, raft_last_applied(&r->raft) + 1, rv);
+    }
+}
+
+static void apply_expire(struct radapter *r, struct proto_log_reader *rd)
+{
+    const char *key;
+    size_t len;
+    while (proto_log_reader_next_key(rd, &key, &len) == 1) {
+        if (kv_store_expire_if_due(r->store, key, len, r->fsm_stamp)) {
+            r->expired_keys++;
+        }
+    }
+}
+
+static int fsm_apply(struct raft_fsm *fsm,
+                     const struct raft_buffer *buf,
+                     void **result)
+{
+    struct radapter *r = fsm->data;
+    struct radapter__batch *mine = radapter__match_batch(r, buf);
+    struct proto_log_reader rd;
+    int rv;
+
+    *result = mine;
+    rv = proto_log_reader_init(&rd, buf->base, buf->len);
+    if (rv != 0) {
+        radapter__log("error", "log_entry_malformed",
+                      "entry %llu cannot be decoded (%d); skipped",
+                      raft_last_applied(&r->raft) + 1, rv);
+        return 0;
+    }
+    /* Time never runs backwards inside the state machine, whatever the
+     * clocks of successive leaders say. */
+    if ((int64_t)rd.stamp_ms > r->fsm_stamp) {
+        r->fsm_stamp = (int64_t)rd.stamp_ms;
+    }
+    if (rd.type == PROTO_LOG_BATCH) {
+        apply_batch(r, &rd, mine);
+    } else if (rd.type == PROTO_LOG_EXPIRE) {
+        apply_expire(r, &rd);
+    }
+    proto_log_reader_fini(&rd);
+    if (mine != NULL) {
+        mine->applied = true;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * snapshot / restore
+ * ---------------------------------------------------------------------- */
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm,
+                        struct raft_buffer *bufs[],
+                        unsigned *n_bufs)
+{
+    struct radapter *r = fsm->data;
+    void *kvbuf = NULL;
+    size_t kvlen = 0;
+    unsigned char *raw;
+    void *packed;
+    size_t packed_len;
+    uint64_t t0 = uv_hrtime();
+    int rv;
+
+    rv = kv_snapshot_encode(r->store, &kvbuf, &kvlen);
+    if (rv != 0) {
+        return RAFT_NOMEM;
+    }
+    raw = malloc(FSM_HEADER_LEN + kvlen);
+    if (raw == NULL) {
+        free(kvbuf);
+        return RAFT_NOMEM;
+    }
+    memcpy(raw, FSM_MAGIC, 4);
+    put_u32(raw + 4, FSM_VERSION);
+    put_u64(raw + 8, (uint64_t)r->fsm_stamp);
+    memcpy(raw + FSM_HEADER_LEN, kvbuf, kvlen);
+    free(kvbuf);
+    rv = radapter__lz4_compress(raw, FSM_HEADER_LEN + kvlen, &packed,
+                                &packed_len);
+    free(raw);
+    if (rv != 0) {
+        return RAFT_NOMEM;
+    }
+    *bufs = raft_malloc(sizeof **bufs);
+    if (*bufs == NULL) {
+        raft_free(packed);
+        return RAFT_NOMEM;
+    }
+    (*bufs)[0].base = packed;
+    (*bufs)[0].len = packed_len;
+    *n_bufs = 1;
+    r->snapshots++;
+    r->snapshot_index = raft_last_applied(&r->raft);
+    radapter__log("info", "snapshot_taken",
+                  "snapshot at index %llu: %zu keys, %zu bytes raw, %zu "
+                  "compressed, %.1f ms on the loop",
+                  (unsigned long long)r->snapshot_index,
+                  kv_store_size(r->store), FSM_HEADER_LEN + kvlen, packed_len,
+                  (double)(uv_hrtime() - t0) / 1e6);
+    return 0;
+}
+
+/* We own the buffers (fsm version 2): release them once raft is done. */
+static int fsm_snapshot_finalize(struct raft_fsm *fsm,
+                                 struct raft_buffer *bufs[],
+                                 unsigned *n_bufs)
+{
+    (void)fsm;
+    for (unsigned i = 0; i < *n_bufs; i++) {
+        raft_free((*bufs)[i].base);
+    }
+    raft_free(*bufs);
+    *bufs = NULL;
+    *n_bufs = 0;
+    return 0;
+}
+
+/* On success we own buf->base and release it; on failure raft does. */
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    struct radapter *r = fsm->data;
+    void *raw = NULL;
+    size_t raw_len = 0;
+    const unsigned char *p;
+    int rv;
+
+    if (radapter__lz4_is_frame(buf->base, buf->len)) {
+        rv = radapter__lz4_decompress(buf->base, buf->len, &raw, &raw_len);
+        if (rv != 0) {
+            radapter__log("error", "snapshot_corrupt",
+                          "snapshot does not decompress (%d)", rv);
+            return rv == -ENOMEM ? RAFT_NOMEM : RAFT_CORRUPT;
+        }
+        p = raw;
+    } else {
+        p = buf->base;
+        raw_len = buf->len;
+    }
+    if (raw_len < FSM_HEADER_LEN || memcmp(p, FSM_MAGIC, 4) != 0 ||
+        get_u32(p + 4) != FSM_VERSION) {
+        radapter__log("error", "snapshot_corrupt",
+                      "snapshot has a bad header or unknown version");
+        free(raw);
+        return RAFT_CORRUPT;
+    }
+    rv = kv_snapshot_decode(r->store, p + FSM_HEADER_LEN,
+                            raw_len - FSM_HEADER_LEN);
+    if (rv != 0) {
+        radapter__log("error", "snapshot_corrupt",
+                      "snapshot contents fail validation (%d)", rv);
+        free(raw);
+        return rv == -ENOMEM ? RAFT_NOMEM : RAFT_CORRUPT;
+    }
+    r->fsm_stamp = (int64_t)get_u64(p + 8);
+    free(raw);
+    raft_free(buf->base);
+    radapter__log("info", "snapshot_restored", "restored %zu keys",
+                  kv_store_size(r->store));
+    return 0;
+}
+
+void radapter__fsm_init(struct radapter *r)
+{
+    memset(&r->fsm, 0, sizeof r->fsm);
+    r->fsm.version = 2;
+    r->fsm.data = r;
+    r->fsm.apply = fsm_apply;
+    r->fsm.snapshot = fsm_snapshot;
+    r->fsm.restore = fsm_restore;
+    r->fsm.snapshot_finalize = fsm_snapshot_finalize;
+}

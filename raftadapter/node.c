@@ -1,0 +1,620 @@
+/* Node lifecycle: data dir lock, raft + raft_uv setup, bootstrap, the
+ * per-iteration duties, leadership tracking, shutdown and state reporting.
+ *
+ * Happy path: radapter_new locks the data dir, initialises raft_uv and raft
+ * and bootstraps a one-node configuration on an empty dir; radapter_start
+ * loads snapshot and log (libraft applies what is committed) and the node
+ * elects itself. A prepare handle runs once per loop iteration: it notices
+ * leadership changes recorded by step_cb, proposes the "ready" barrier of a
+ * new term, flushes group-committed proposals and moves reads along.
+ *
+ * Failure modes: a second process on the same dir gets RADAPTER_ELOCKED; a
+ * damaged dir makes raft_start fail and we report libraft's message, which
+ * names the file (auto-recovery is off, so nothing is moved aside silently);
+ * a failed term or vote write aborts the process (libraft would otherwise
+ * swallow it and act on a vote it never persisted). */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "raftadapter/radapter.h"
+#include "raftadapter/radapter_internal.h"
+
+/* ------------------------------------------------------------------------
+ * Helpers.
+ * ---------------------------------------------------------------------- */
+
+static char last_error[1024];
+
+const char *radapter_last_error(void)
+{
+    return last_error;
+}
+
+static void set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
+int64_t radapter__wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes @s as a JSON string body (without quotes) to @f. */
+static void json_escape(FILE *f, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            fprintf(f, "\\%c", c);
+        } else if (c < 0x20) {
+            fprintf(f, "\\u%04x", c);
+        } else {
+            fputc(c, f);
+        }
+    }
+}
+
+/* One JSON object per line on stderr, the same shape as the server's log:
+ * ts, level, event, then a "msg" field. */
+void radapter__log(const char *level, const char *event, const char *fmt, ...)
+{
+    char msg[1024];
+    char ts[64];
+    struct timespec now;
+    struct tm tm;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"event\":\"%s\","
+            "\"module\":\"raft\",\"msg\":\"", ts, now.tv_nsec / 1000000, level,
+            event);
+    json_escape(stderr, msg);
+    fputs("\"}\n", stderr);
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof tmp) {
+        return -ENAMETOOLONG;
+    }
+    memcpy(tmp, path, len + 1);
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                return -errno;
+            }
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+        return -errno;
+    }
+    return 0;
+}
+
+/* Translates a libraft code at our boundary (STYLE §6.4). */
+static int from_raft(int rv)
+{
+    switch (rv) {
+        case 0:
+            return 0;
+        case RAFT_NOMEM:
+            return -ENOMEM;
+        case RAFT_NOTLEADER:
+            return RADAPTER_ENOTLEADER;
+        case RAFT_LEADERSHIPLOST:
+            return RADAPTER_EUNKNOWN;
+        case RAFT_SHUTDOWN:
+            return RADAPTER_ESHUTDOWN;
+        case RAFT_CORRUPT:
+        case RAFT_MALFORMED:
+            return RADAPTER_ECORRUPT;
+        case RAFT_IOERR:
+        case RAFT_NOSPACE:
+            return RADAPTER_EIO;
+        default:
+            return -EINVAL;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * State queries.
+ * ---------------------------------------------------------------------- */
+
+bool radapter__is_leader(struct radapter *r)
+{
+    return r->started && !r->closing && raft_state(&r->raft) == RAFT_LEADER &&
+           raft_transferee(&r->raft) == 0;
+}
+
+bool radapter__is_ready(struct radapter *r)
+{
+    return radapter__is_leader(r) &&
+           r->ready_term == raft_current_term(&r->raft);
+}
+
+bool radapter__other_leader(struct radapter *r)
+{
+    raft_id id = 0;
+    const char *addr = NULL;
+    if (!r->started) {
+        return false;
+    }
+    raft_leader(&r->raft, &id, &addr);
+    return id != 0 && id != r->cfg.id;
+}
+
+uint64_t radapter__voters(struct radapter *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
+        if (r->raft.configuration.servers[i].role == RAFT_VOTER) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------
+ * Persistence guards (libraft notes, rule 11).
+ * ---------------------------------------------------------------------- */
+
+static struct radapter *from_io(struct raft_io *io)
+{
+    return (struct radapter *)((char *)io - offsetof(struct radapter, io));
+}
+
+static int guarded_set_term(struct raft_io *io, raft_term term)
+{
+    struct radapter *r = from_io(io);
+    int rv = r->orig_set_term(io, term);
+    if (rv != 0) {
+        radapter__log("error", "disk_error",
+                      "persisting term %llu failed: %s; stopping", term,
+                      raft_strerror(rv));
+        abort();
+    }
+    return 0;
+}
+
+static int guarded_set_vote(struct raft_io *io, raft_id id)
+{
+    struct radapter *r = from_io(io);
+    int rv = r->orig_set_vote(io, id);
+    if (rv != 0) {
+        radapter__log("error", "disk_error",
+                      "persisting vote for %llu failed: %s; stopping", id,
+                      raft_strerror(rv));
+        abort();
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Per-iteration duties.
+ * ---------------------------------------------------------------------- */
+
+/* libraft calls this after every raft event, sometimes from inside
+ * raft_apply or raft_barrier: record only (notes, rule 12). */
+static void step_cb(struct raft *raft)
+{
+    (void)raft;
+}
+
+static void ready_cb(struct raft_barrier *req, int status)
+{
+    struct radapter *r = req->data;
+    r->ready_inflight = false;
+    if (status == 0 && radapter__is_leader(r) &&
+        raft_current_term(&r->raft) == r->ready_req_term) {
+        /* An entry of this term is committed and applied, so everything any
+         * earlier leader committed is applied here too (Raft §8). */
+        r->ready_term = r->ready_req_term;
+        radapter__log("info", "leader_ready",
+                      "leader ready in term %llu at index %llu",
+                      (unsigned long long)r->ready_term,
+                      raft_last_applied(&r->raft));
+    }
+    radapter__reads_process(r);
+}
+
+static void track_leadership(struct radapter *r)
+{
+    int state = raft_state(&r->raft);
+    uint64_t term = raft_current_term(&r->raft);
+
+    if (state != r->last_state || term != r->last_term) {
+        if (state == RAFT_LEADER && r->last_state != RAFT_LEADER) {
+            r->leader_changes++;
+            radapter__log("info", "became_leader", "term %llu",
+                          (unsigned long long)term);
+        } else if (r->last_state == RAFT_LEADER && state != RAFT_LEADER) {
+            r->leader_changes++;
+            radapter__log("warn", "lost_leadership", "term %llu, now %s",
+                          (unsigned long long)term, raft_state_name(state));
+        }
+        r->last_state = state;
+        r->last_term = term;
+    }
+    if (state == RAFT_LEADER && r->ready_term != term && !r->ready_inflight) {
+        r->ready_req.data = r;
+        r->ready_req_term = term;
+        if (raft_barrier(&r->raft, &r->ready_req, ready_cb) == 0) {
+            r->ready_inflight = true;
+        }
+    }
+}
+
+static void prepare_cb(uv_prepare_t *h)
+{
+    struct radapter *r = h->data;
+    if (r->closing || !r->started) {
+        return;
+    }
+    track_leadership(r);
+    radapter__propose_flush(r);
+    radapter__reads_process(r);
+}
+
+static void cron_cb(uv_timer_t *h)
+{
+    struct radapter *r = h->data;
+    if (r->closing || !r->started) {
+        return;
+    }
+    radapter__expire_cycle(r);
+    kv_store_rehash_step(r->store, 100);
+}
+
+/* ------------------------------------------------------------------------
+ * Lifecycle.
+ * ---------------------------------------------------------------------- */
+
+void radapter_config_default(struct radapter_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = 1;
+    c->heartbeat_ms = 100;
+    c->election_ms = 1000;
+    c->snapshot_threshold = 8192;
+    c->snapshot_trailing = 8192;
+    c->max_inflight = 64;
+    c->max_batch_bytes = 1024 * 1024;
+    c->max_pending_writes = 100000;
+    c->verify_timeout_ms = 5000;
+    c->max_pending_reads = 10000;
+    c->max_bulk_len = 512ull * 1024 * 1024;
+}
+
+static int lock_dir(struct radapter *r)
+{
+    char path[4096];
+    int fd;
+    snprintf(path, sizeof path, "%s/LOCK", r->data_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        set_error("cannot open %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        close(fd);
+        if (err == EWOULDBLOCK) {
+            set_error("data dir %s is locked by another process (%s)",
+                      r->data_dir, path);
+            return RADAPTER_ELOCKED;
+        }
+        set_error("cannot lock %s: %s", path, strerror(err));
+        return -err;
+    }
+    r->lock_fd = fd;
+    return 0;
+}
+
+static int setup_raft(struct radapter *r)
+{
+    int rv;
+
+    /* libraft 0.22 refuses raft_uv_tcp_init without this (notes, rule 2). */
+    r->transport.version = 1;
+    r->transport.data = r;
+    rv = raft_uv_tcp_init(&r->transport, r->loop);
+    if (rv != 0) {
+        set_error("raft transport init failed: %s", raft_strerror(rv));
+        return from_raft(rv);
+    }
+    rv = raft_uv_init(&r->io, r->loop, r->raft_dir, &r->transport);
+    if (rv != 0) {
+        set_error("raft storage init failed in %s: %s", r->raft_dir,
+                  r->io.errmsg);
+        raft_uv_tcp_close(&r->transport);
+        return rv == RAFT_CORRUPT ? RADAPTER_ECORRUPT : from_raft(rv);
+    }
+    /* Never move a damaged segment aside silently (notes, rule 14). */
+    raft_uv_set_auto_recovery(&r->io, false);
+    r->orig_set_term = r->io.set_term;
+    r->orig_set_vote = r->io.set_vote;
+    r->io.set_term = guarded_set_term;
+    r->io.set_vote = guarded_set_vote;
+
+    radapter__fsm_init(r);
+    rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->peer_addr);
+    if (rv != 0) {
+        set_error("raft init failed: %s", raft_strerror(rv));
+        raft_uv_close(&r->io);
+        raft_uv_tcp_close(&r->transport);
+        return from_raft(rv);
+    }
+    r->raft_inited = true;
+    r->raft.data = r;
+    r->raft.legacy.step_cb = step_cb;
+    raft_set_heartbeat_timeout(&r->raft, r->cfg.heartbeat_ms);
+    raft_set_election_timeout(&r->raft, r->cfg.election_ms);
+    raft_set_pre_vote(&r->raft, true);
+    raft_set_snapshot_threshold(&r->raft, r->cfg.snapshot_threshold);
+    raft_set_snapshot_trailing(&r->raft, r->cfg.snapshot_trailing);
+    /* Our own bound is cfg.max_inflight batches; let raft pipeline that many
+     * plus the barriers (notes, rule 6). */
+    raft_set_max_inflight_entries(&r->raft, r->cfg.max_inflight + 16);
+    return 0;
+}
+
+static int bootstrap(struct radapter *r)
+{
+    struct raft_configuration conf;
+    int rv;
+
+    raft_configuration_init(&conf);
+    rv = raft_configuration_add(&conf, r->cfg.id, r->peer_addr, RAFT_VOTER);
+    if (rv != 0) {
+        raft_configuration_close(&conf);
+        set_error("raft configuration: %s", raft_strerror(rv));
+        return from_raft(rv);
+    }
+    rv = raft_bootstrap(&r->raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv == RAFT_CANTBOOTSTRAP) {
+        return 0; /* existing state: restart from it */
+    }
+    if (rv != 0) {
+        set_error("raft bootstrap in %s failed: %s", r->raft_dir,
+                  raft_errmsg(&r->raft));
+        return from_raft(rv);
+    }
+    radapter__log("info", "bootstrap", "bootstrapped a one-node cluster, id %llu",
+                  (unsigned long long)r->cfg.id);
+    return 0;
+}
+
+static void raft_close_early_cb(struct raft *raft)
+{
+    (void)raft;
+}
+
+int radapter_new(uv_loop_t *loop,
+                 const struct radapter_config *cfg,
+                 struct kv_store *store,
+                 struct radapter **out)
+{
+    struct radapter *r;
+    size_t n;
+    int rv;
+
+    last_error[0] = '\0';
+    if (cfg->id == 0 || cfg->data_dir == NULL || cfg->peer_addr == NULL) {
+        set_error("invalid raft configuration");
+        return -EINVAL;
+    }
+    r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return -ENOMEM;
+    }
+    r->loop = loop;
+    r->cfg = *cfg;
+    r->store = store;
+    r->lock_fd = -1;
+    r->last_state = RAFT_UNAVAILABLE;
+    r->data_dir = strdup(cfg->data_dir);
+    r->peer_addr = strdup(cfg->peer_addr);
+    n = strlen(cfg->data_dir) + sizeof "/raft";
+    r->raft_dir = malloc(n);
+    if (r->data_dir == NULL || r->peer_addr == NULL || r->raft_dir == NULL) {
+        rv = -ENOMEM;
+        goto err_after_alloc;
+    }
+    snprintf(r->raft_dir, n, "%s/raft", cfg->data_dir);
+    rv = mkdir_p(r->raft_dir);
+    if (rv != 0) {
+        set_error("cannot create %s: %s", r->raft_dir, strerror(-rv));
+        goto err_after_alloc;
+    }
+    rv = lock_dir(r);
+    if (rv != 0) {
+        goto err_after_alloc;
+    }
+    rv = setup_raft(r);
+    if (rv != 0) {
+        goto err_after_lock;
+    }
+    rv = bootstrap(r);
+    if (rv != 0) {
+        goto err_after_raft;
+    }
+    radapter__reads_init(r);
+    *out = r;
+    return 0;
+
+err_after_raft:
+    /* raft_close before raft_start completes synchronously enough for the
+     * process to exit; the caller exits on this error. */
+    raft_close(&r->raft, raft_close_early_cb);
+err_after_lock:
+    close(r->lock_fd);
+err_after_alloc:
+    free(r->raft_dir);
+    free(r->peer_addr);
+    free(r->data_dir);
+    free(r);
+    return rv;
+}
+
+int radapter_start(struct radapter *r)
+{
+    int rv;
+
+    rv = raft_start(&r->raft);
+    if (rv != 0) {
+        set_error("raft could not load %s: %s", r->raft_dir,
+                  raft_errmsg(&r->raft));
+        return rv == RAFT_NOMEM ? -ENOMEM : RADAPTER_ECORRUPT;
+    }
+    r->started = true;
+    uv_prepare_init(r->loop, &r->prepare);
+    r->prepare.data = r;
+    uv_prepare_start(&r->prepare, prepare_cb);
+    uv_timer_init(r->loop, &r->cron);
+    r->cron.data = r;
+    uv_timer_start(&r->cron, cron_cb, 100, 100);
+    uv_timer_init(r->loop, &r->deadline_timer);
+    r->deadline_timer.data = r;
+    r->handles_open = 3;
+    radapter__log("info", "raft_started",
+                  "raft started: id %llu, dir %s, peer %s, last index %llu, "
+                  "applied %llu",
+                  (unsigned long long)r->cfg.id, r->raft_dir, r->peer_addr,
+                  raft_last_index(&r->raft), raft_last_applied(&r->raft));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Shutdown: fail what waits, close raft (its callbacks fail what is in
+ * flight), close our handles, then release everything.
+ * ---------------------------------------------------------------------- */
+
+static void finish_close(struct radapter *r)
+{
+    radapter__reads_fini(r);
+    if (r->lock_fd >= 0) {
+        close(r->lock_fd);
+        r->lock_fd = -1;
+    }
+    if (r->close_cb != NULL) {
+        r->close_cb(r);
+    }
+    free(r->raft_dir);
+    free(r->peer_addr);
+    free(r->data_dir);
+    free(r);
+}
+
+static void handle_closed_cb(uv_handle_t *h)
+{
+    struct radapter *r = h->data;
+    if (--r->handles_open == 0) {
+        finish_close(r);
+    }
+}
+
+static void raft_closed_cb(struct raft *raft)
+{
+    struct radapter *r = raft->data;
+    /* raft_close tore down io and transport; release their memory. */
+    raft_uv_close(&r->io);
+    raft_uv_tcp_close(&r->transport);
+    /* Anything the close left behind (requests never proposed). */
+    radapter__propose_fail_all(r, RADAPTER_ESHUTDOWN);
+    if (r->handles_open == 0) {
+        finish_close(r); /* never started: no handles of ours */
+        return;
+    }
+    uv_close((uv_handle_t *)&r->prepare, handle_closed_cb);
+    uv_close((uv_handle_t *)&r->cron, handle_closed_cb);
+    uv_close((uv_handle_t *)&r->deadline_timer, handle_closed_cb);
+}
+
+void radapter_close(struct radapter *r, radapter_close_cb cb)
+{
+    if (r->closing) {
+        return;
+    }
+    r->closing = true;
+    r->close_cb = cb;
+    radapter__reads_fail_all(r, RADAPTER_ESHUTDOWN);
+    radapter__propose_fail_all(r, RADAPTER_ESHUTDOWN);
+    raft_close(&r->raft, raft_closed_cb);
+}
+
+/* ------------------------------------------------------------------------
+ * State reporting.
+ * ---------------------------------------------------------------------- */
+
+void radapter_get_info(struct radapter *r, struct radapter_info *out)
+{
+    raft_id leader = 0;
+    const char *leader_addr = NULL;
+    memset(out, 0, sizeof *out);
+    out->id = r->cfg.id;
+    if (!r->started) {
+        out->role = "unavailable";
+        return;
+    }
+    switch (raft_state(&r->raft)) {
+        case RAFT_LEADER:
+            out->role = "leader";
+            break;
+        case RAFT_FOLLOWER:
+            out->role = "follower";
+            break;
+        case RAFT_CANDIDATE:
+            out->role = "candidate";
+            break;
+        default:
+            out->role = "unavailable";
+            break;
+    }
+    raft_leader(&r->raft, &leader, &leader_addr);
+    out->term = raft_current_term(&r->raft);
+    out->leader_id = leader;
+    out->leader_addr = leader != 0 ? leader_addr : NULL;
+    out->commit_index = raft_commit_index(&r->raft);
+    out->applied_index = raft_last_applied(&r->raft);
+    out->last_index = raft_last_index(&r->raft);
+    out->snapshot_index = r->snapshot_index;
+    out->snapshots = r->snapshots;
+    out->ready = radapter__is_ready(r);
+    out->voters = radapter__voters(r);
+    out->pending_reads = r->heap_len;
+    out->pending_writes = r->pending_cmds;
+    out->inflight_entries = r->inflight;
+    out->entries_proposed = r->entries_proposed;
+    out->commands_proposed = r->commands_proposed;
+    out->reads_timed_out = r->reads_timed_out;
+    out->reads_refused = r->reads_refused;
+    out->expired_keys = r->expired_keys;
+    out->leader_changes = r->leader_changes;
+}

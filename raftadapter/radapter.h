@@ -1,0 +1,191 @@
+/* The embedded Raft engine: proposals, linearizable reads, node lifecycle. */
+#ifndef RADAPTER_RADAPTER_H
+#define RADAPTER_RADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "kv/kv.h"
+
+/* ------------------------------------------------------------------------
+ * Error codes (negative, far from errno; no RAFT_* value leaves here).
+ * ---------------------------------------------------------------------- */
+
+#define RADAPTER_ENOTLEADER (-13001) /* this node cannot accept the request:
+                                        not the leader / no leader known */
+#define RADAPTER_EUNKNOWN   (-13002) /* leadership lost after proposing: the
+                                        write may or may not be applied */
+#define RADAPTER_ETIMEDOUT  (-13003) /* the caller's deadline passed */
+#define RADAPTER_EBUSY      (-13004) /* a bounded queue is full */
+#define RADAPTER_ESHUTDOWN  (-13005) /* the node is shutting down */
+#define RADAPTER_ECORRUPT   (-13006) /* data dir damaged: refuse to start */
+#define RADAPTER_ELOCKED    (-13007) /* data dir locked by another process */
+#define RADAPTER_EIO        (-13008) /* disk error: fail-stop */
+
+/* ------------------------------------------------------------------------
+ * Configuration.
+ * ---------------------------------------------------------------------- */
+
+struct radapter_config
+{
+    uint64_t id;               /* this node's raft id, >= 1 */
+    const char *data_dir;      /* borrowed: directory for raft files */
+    const char *peer_addr;     /* borrowed: "host:port" of the raft listener */
+    unsigned heartbeat_ms;     /* raft heartbeat timeout (default 100) */
+    unsigned election_ms;      /* raft election timeout (default 1000) */
+    unsigned snapshot_threshold; /* entries between snapshots (default 8192) */
+    unsigned snapshot_trailing;  /* entries kept after a snapshot (default 8192) */
+    unsigned max_inflight;     /* entries proposed but not applied (default 64) */
+    size_t max_batch_bytes;    /* soft cap on one entry's size (default 1 MiB) */
+    unsigned max_pending_writes; /* commands queued for proposal (default 100000) */
+    unsigned verify_timeout_ms;  /* cap on any leader verification (default 5000) */
+    unsigned max_pending_reads;  /* waiting reads (default 10000) */
+    uint64_t max_bulk_len;     /* proto-max-bulk-len passed to kv */
+};
+
+/* Fills @c with defaults (data_dir and peer_addr NULL). */
+void radapter_config_default(struct radapter_config *c);
+
+/* ------------------------------------------------------------------------
+ * Lifecycle.
+ * ---------------------------------------------------------------------- */
+
+struct radapter; /* opaque */
+
+typedef void (*radapter_close_cb)(struct radapter *r);
+
+/* Creates the node on @loop over the keyspace @store (borrowed: it must
+ * outlive the node; the node applies committed writes to it). Locks the
+ * data dir, validates its files, and bootstraps a one-node configuration
+ * when it is empty. Returns 0 and the node in @out, owned by the caller
+ * (release with radapter_close), or a negative error: RADAPTER_ELOCKED,
+ * RADAPTER_ECORRUPT (after logging which file), -errno. On failure nothing
+ * is left to undo. */
+int radapter_new(uv_loop_t *loop,
+                 const struct radapter_config *cfg,
+                 struct kv_store *store,
+                 struct radapter **out);
+
+/* Starts raft: loads the snapshot and log, applies committed entries,
+ * begins elections and timers. Returns 0 or a negative error. */
+int radapter_start(struct radapter *r);
+
+/* Shuts the node down: fails queued requests with RADAPTER_ESHUTDOWN, closes
+ * raft and every handle, then calls @cb (never from inside this call), after
+ * which @r is freed. @cb may be NULL. */
+void radapter_close(struct radapter *r, radapter_close_cb cb);
+
+/* A human-readable message for the last error radapter_new/start returned,
+ * e.g. naming the damaged file. Valid until the next call on this thread. */
+const char *radapter_last_error(void);
+
+/* ------------------------------------------------------------------------
+ * Writes. Many commands from many clients share one log entry (group
+ * commit); entries in flight are bounded by cfg.max_inflight.
+ *
+ * Happy path: radapter_propose queues the command and returns 0; at the
+ * end of this loop iteration the queue is encoded into one entry and handed
+ * to raft; once committed and applied, @cb runs with status 0 and the
+ * command's reply. Failure modes: @cb runs with RADAPTER_ENOTLEADER (never
+ * proposed), RADAPTER_EUNKNOWN (proposed, outcome unknown), -ENOMEM or
+ * RADAPTER_ESHUTDOWN. Callbacks of one proposer run in proposal order.
+ * ---------------------------------------------------------------------- */
+
+/* Runs once per proposed command. On status 0 @reply holds the result and
+ * the callback takes ownership of its contents (kv_reply_fini); otherwise
+ * @reply is NULL. */
+typedef void (*radapter_write_cb)(void *arg, int status, struct kv_reply *reply);
+
+/* Queues the command argv[0..argc) (borrowed during the call: it is copied).
+ * Returns 0 and later runs @cb exactly once, or returns RADAPTER_ENOTLEADER,
+ * RADAPTER_EBUSY (queue full), RADAPTER_ESHUTDOWN or -ENOMEM and never runs
+ * @cb. */
+int radapter_propose(struct radapter *r,
+                     int argc,
+                     const char *const *argv,
+                     const size_t *lens,
+                     radapter_write_cb cb,
+                     void *arg);
+
+/* ------------------------------------------------------------------------
+ * Linearizable reads.
+ *
+ * radapter_read_now() tells whether a read may run against the keyspace
+ * right now without waiting (a ready leader whose leadership needs no
+ * probe, e.g. the only voter). Otherwise the caller queues a read request;
+ * its callback runs once the read may proceed (status 0: read the keyspace
+ * now, in the callback) or fails (RADAPTER_ETIMEDOUT, RADAPTER_ENOTLEADER,
+ * RADAPTER_EBUSY is returned at once instead when the queue is full).
+ * ---------------------------------------------------------------------- */
+
+typedef void (*radapter_read_cb)(void *arg, int status);
+
+/* A waiting read. Caller-allocated (e.g. inside the connection); its fields
+ * are the adapter's. Must stay valid until @cb ran or radapter_read_cancel
+ * returned. */
+struct radapter_read
+{
+    struct radapter_read *next; /* weak: queue link */
+    struct radapter_read *prev; /* weak: queue link */
+    uint64_t deadline_ms;       /* uv_now() based */
+    uint64_t read_index;        /* index to reach before serving */
+    radapter_read_cb cb;        /* called once */
+    void *arg;                  /* borrowed: passed to cb */
+    size_t heap_pos;            /* position in the deadline heap */
+    bool queued;                /* on a queue */
+};
+
+/* True if a linearizable read may run now without waiting. */
+bool radapter_read_now(struct radapter *r);
+
+/* Queues @req to run @cb once a linearizable read may proceed, or with an
+ * error by @deadline_ms (uv_now() based, capped by cfg.verify_timeout_ms).
+ * Returns 0 (cb later, never inside this call), RADAPTER_EBUSY when
+ * cfg.max_pending_reads reads already wait, RADAPTER_ENOTLEADER when another
+ * node is known to lead (follower reads come with issue 3), -ENOMEM, or
+ * RADAPTER_ESHUTDOWN; @cb never runs then. */
+int radapter_read(struct radapter *r,
+                  struct radapter_read *req,
+                  uint64_t deadline_ms,
+                  radapter_read_cb cb,
+                  void *arg);
+
+/* Removes a queued @req; its callback will not run. O(1). */
+void radapter_read_cancel(struct radapter *r, struct radapter_read *req);
+
+/* ------------------------------------------------------------------------
+ * State, for INFO and metrics.
+ * ---------------------------------------------------------------------- */
+
+struct radapter_info
+{
+    const char *role;          /* "leader", "follower", "candidate", "unavailable" */
+    uint64_t id;               /* this node */
+    uint64_t term;             /* current term */
+    uint64_t leader_id;        /* 0 if unknown */
+    const char *leader_addr;   /* borrowed; NULL if unknown */
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t last_index;
+    uint64_t snapshot_index;   /* last snapshot taken or installed */
+    uint64_t snapshots;        /* snapshots taken */
+    bool ready;                /* leader with an entry of its term applied */
+    uint64_t voters;           /* voters in the configuration */
+    uint64_t pending_reads;
+    uint64_t pending_writes;   /* queued + in flight commands */
+    uint64_t inflight_entries;
+    uint64_t entries_proposed;
+    uint64_t commands_proposed;
+    uint64_t reads_timed_out;
+    uint64_t reads_refused;
+    uint64_t expired_keys;     /* keys removed by active expiry */
+    uint64_t leader_changes;
+};
+
+/* Fills @out with the node's current state (views valid until the next
+ * loop iteration). */
+void radapter_get_info(struct radapter *r, struct radapter_info *out);
+
+#endif /* RADAPTER_RADAPTER_H */

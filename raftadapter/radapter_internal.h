@@ -1,0 +1,153 @@
+/* raftadapter's private state, shared by its files. Never include this from
+ * another directory. */
+#ifndef RADAPTER_RADAPTER_INTERNAL_H
+#define RADAPTER_RADAPTER_INTERNAL_H
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "kv/kv.h"
+#include "proto/proto.h"
+#include "raftadapter/radapter.h"
+
+/* ------------------------------------------------------------------------
+ * Proposals.
+ * ---------------------------------------------------------------------- */
+
+/* One client command waiting for its entry to apply. */
+struct radapter__wcb
+{
+    radapter_write_cb cb; /* called once */
+    void *arg;            /* borrowed: passed to cb */
+};
+
+/* One log entry being filled, waiting for a slot, or in flight. */
+struct radapter__batch
+{
+    struct raft_apply req;          /* req.data points back here */
+    struct radapter *r;             /* weak: owner */
+    struct proto_log_writer writer; /* owned: the entry being built */
+    void *buf;                      /* handed to raft once proposed */
+    size_t buf_len;                 /* bytes in buf */
+    struct radapter__wcb *cbs;      /* owned: one per command */
+    struct kv_reply *replies;       /* owned: filled by the FSM, one per cmd */
+    uint32_t n;                     /* commands in this batch */
+    uint32_t cap;                   /* slots in cbs */
+    uint64_t queued_at;             /* uv_now() when opened */
+    bool applied;                   /* the FSM filled replies */
+    struct radapter__batch *next;   /* owned chain: queue or in-flight FIFO */
+};
+
+/* ------------------------------------------------------------------------
+ * The node.
+ * ---------------------------------------------------------------------- */
+
+struct radapter
+{
+    uv_loop_t *loop;                    /* borrowed */
+    struct radapter_config cfg;         /* copied; strings below */
+    char *data_dir;                     /* owned */
+    char *raft_dir;                     /* owned: data_dir/raft */
+    char *peer_addr;                    /* owned */
+    struct kv_store *store;             /* borrowed from the caller */
+    int lock_fd;                        /* flock'ed data_dir/LOCK */
+
+    struct raft raft;                   /* the engine */
+    struct raft_io io;                  /* raft_uv */
+    struct raft_uv_transport transport; /* raft_uv_tcp */
+    struct raft_fsm fsm;                /* our callbacks */
+    int (*orig_set_term)(struct raft_io *, raft_term);
+    int (*orig_set_vote)(struct raft_io *, raft_id);
+    bool raft_inited;                   /* raft_init succeeded */
+    bool started;                       /* raft_start succeeded */
+
+    uv_prepare_t prepare;               /* per-iteration duties */
+    uv_timer_t cron;                    /* expiry, rehash, deadlines */
+    uv_timer_t deadline_timer;          /* earliest read deadline */
+    int handles_open;                   /* handles to close */
+
+    /* Leadership tracking (recorded in step_cb, acted on in prepare). */
+    int last_state;                     /* RAFT_* state seen last */
+    uint64_t last_term;                 /* term seen last */
+    uint64_t ready_term;                /* term whose barrier applied */
+    struct raft_barrier ready_req;      /* the "ready" barrier */
+    bool ready_inflight;                /* ready_req proposed */
+    uint64_t ready_req_term;            /* term ready_req was proposed in */
+
+    /* Writes. */
+    struct radapter__batch *open;       /* owned: batch being filled */
+    struct radapter__batch *qhead;      /* owned: closed, not yet proposed */
+    struct radapter__batch *qtail;      /* weak */
+    struct radapter__batch *fhead;      /* owned: in flight, proposal order */
+    struct radapter__batch *ftail;      /* weak */
+    unsigned inflight;                  /* batches in flight */
+    uint64_t pending_cmds;              /* commands queued or in flight */
+    int64_t last_stamp;                 /* last stamp given to an entry */
+    bool expire_inflight;               /* an EXPIRE entry is in flight */
+
+    /* FSM. */
+    int64_t fsm_stamp;                  /* max stamp applied so far */
+
+    /* Reads. */
+    struct radapter_read wait_list;     /* sentinel: waiting for a round */
+    struct radapter_read round_list;    /* sentinel: in the current round */
+    struct radapter_read **heap;        /* owned array: deadline min-heap */
+    size_t heap_len;                    /* reads waiting */
+    size_t heap_cap;                    /* slots */
+    struct raft_barrier round_req;      /* the round's barrier */
+    bool round_inflight;                /* round_req proposed */
+    uint64_t round_term;                /* term the round started in */
+
+    /* Shutdown. */
+    bool closing;
+    radapter_close_cb close_cb;
+
+    /* Stats. */
+    uint64_t entries_proposed;
+    uint64_t commands_proposed;
+    uint64_t reads_timed_out;
+    uint64_t reads_refused;
+    uint64_t expired_keys;
+    uint64_t leader_changes;
+    uint64_t snapshots;
+    uint64_t snapshot_index;
+};
+
+/* fsm.c: fills r->fsm with our callbacks. */
+void radapter__fsm_init(struct radapter *r);
+
+/* propose.c */
+void radapter__propose_flush(struct radapter *r);
+void radapter__propose_fail_all(struct radapter *r, int status);
+void radapter__expire_cycle(struct radapter *r);
+/* Returns the in-flight batch that owns the entry being applied, if any. */
+struct radapter__batch *radapter__match_batch(struct radapter *r,
+                                              const struct raft_buffer *buf);
+
+/* snap_lz4.c. Compressed buffers come from raft_malloc; decompressed ones
+ * from malloc. Both return 0, -ENOMEM or (decompress) -EPROTO. */
+bool radapter__lz4_is_frame(const void *buf, size_t len);
+int radapter__lz4_compress(const void *src, size_t n, void **dst, size_t *dlen);
+int radapter__lz4_decompress(const void *src, size_t n, void **dst, size_t *dlen);
+
+/* readindex.c */
+void radapter__reads_init(struct radapter *r);
+void radapter__reads_process(struct radapter *r);
+void radapter__reads_fail_all(struct radapter *r, int status);
+void radapter__reads_expire(struct radapter *r);
+void radapter__reads_fini(struct radapter *r);
+
+/* node.c */
+bool radapter__is_leader(struct radapter *r);
+bool radapter__is_ready(struct radapter *r);
+/* Leader known and it is another node. */
+bool radapter__other_leader(struct radapter *r);
+uint64_t radapter__voters(struct radapter *r);
+void radapter__log(const char *level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t radapter__wall_ms(void);
+
+#endif /* RADAPTER_RADAPTER_INTERNAL_H */
