@@ -457,6 +457,10 @@ int radapter_new(uv_loop_t *loop,
     if (rv != 0) {
         goto err_after_alloc;
     }
+    rv = radapter__validate_dir(r->raft_dir, last_error, sizeof last_error);
+    if (rv != 0) {
+        goto err_after_lock;
+    }
     rv = setup_raft(r);
     if (rv != 0) {
         goto err_after_lock;

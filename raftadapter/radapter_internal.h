@@ -140,6 +140,11 @@ void radapter__reads_fail_all(struct radapter *r, int status);
 void radapter__reads_expire(struct radapter *r);
 void radapter__reads_fini(struct radapter *r);
 
+/* validate.c: checks (and repairs a torn tail of) raft_uv's open segments
+ * in @dir before libraft loads them. Returns 0, RADAPTER_ECORRUPT or a
+ * negative errno, with a message naming the file in @err. */
+int radapter__validate_dir(const char *dir, char *err, size_t errlen);
+
 /* node.c */
 bool radapter__is_leader(struct radapter *r);
 bool radapter__is_ready(struct radapter *r);
