@@ -35,14 +35,17 @@ enum kv_err {
     KV_ERR_NOMEM,               /* OOM: allocation failed; state unchanged */
     /* Further codes may be added before KV_ERR__LAST by kv's authors; each
      * gets its exact Redis 7 text in kv_strerror. */
-    KV_ERR_EXPIRE_NXCOMBO,      /* ERR NX and XX, GT or LT options at the same time are not compatible */
-    KV_ERR_EXPIRE_GTLT,         /* ERR GT and LT options at the same time are not compatible */
-    KV_ERR_BADOPTION,           /* ERR Unsupported option %s (str: the option) */
-    KV_ERR_DBINDEX,             /* ERR DB index is out of range */
-    KV_ERR_SAMEOBJ,             /* ERR source and destination objects are the same */
-    KV_ERR_CURSOR,              /* ERR invalid cursor */
-    KV_ERR_SUBCOMMAND,          /* ERR unknown subcommand '%s'. Try OBJECT HELP. (str: the subcommand) */
-    KV_ERR_NOLFU,               /* ERR An LFU maxmemory policy is not selected, ... */
+    /* ERR NX and XX, GT or LT options at the same time are not compatible */
+    KV_ERR_EXPIRE_NXCOMBO,
+    /* ERR GT and LT options at the same time are not compatible */
+    KV_ERR_EXPIRE_GTLT,
+    KV_ERR_BADOPTION,  /* ERR Unsupported option %s (str: the option) */
+    KV_ERR_DBINDEX,    /* ERR DB index is out of range */
+    KV_ERR_SAMEOBJ,    /* ERR source and destination objects are the same */
+    KV_ERR_CURSOR,     /* ERR invalid cursor */
+    /* ERR unknown subcommand '%s'. Try OBJECT HELP. (str: the subcommand) */
+    KV_ERR_SUBCOMMAND,
+    KV_ERR_NOLFU,      /* ERR An LFU maxmemory policy is not selected, ... */
     /* Strings and bits (cmd_string.c, cmd_counter.c, cmd_lcs.c, cmd_bits.c,
      * cmd_bitfield.c). kv_strerror texts, without the leading '-':
      * OFFSET: "ERR offset is out of range"

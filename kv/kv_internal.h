@@ -77,6 +77,74 @@ char *kv__str_resize(struct kv_store *s, struct kv_entry *e, size_t newlen);
 bool kv__del(struct kv_store *s, const char *key, size_t klen);
 
 /* ------------------------------------------------------------------------
+ * More of the store, for cmd_keys.c and kv_snapshot.c (store.c).
+ * ---------------------------------------------------------------------- */
+
+/* Like kv__find, but returns the entry whatever its expiry. */
+struct kv_entry *kv__find_raw(struct kv_store *s, const char *key, size_t klen);
+
+/* If @e is int-encoded, sets *v to its value and returns true. */
+bool kv__int(const struct kv_entry *e, int64_t *v);
+
+/* Creates or replaces @key (borrowed; may point into @src) with a copy of
+ * @src's value, keeping its encoding (COPY: Redis duplicates the object),
+ * and sets the expiry to @expire_ms (-1: none). Returns 0 or -ENOMEM
+ * (store unchanged). */
+int kv__set_copy(struct kv_store *s,
+                 const struct kv_entry *src,
+                 const char *key,
+                 size_t klen,
+                 int64_t expire_ms);
+
+/* Moves the value and expiry of @key to @newkey, replacing @newkey if it
+ * exists (RENAME). Entries for either key previously returned become
+ * invalid. Returns 0 (also when the keys are equal), -ENOENT if @key does
+ * not exist (whatever its expiry, the caller checks), or -ENOMEM (store
+ * unchanged). */
+int kv__rename(struct kv_store *s,
+               const char *key,
+               size_t klen,
+               const char *newkey,
+               size_t nklen);
+
+/* Visitor for kv__scan and kv__foreach: borrows @e during the call and
+ * must not modify the store. */
+typedef void (*kv__visit_cb)(void *arg, struct kv_entry *e);
+
+/* One step of a reverse-binary cursor scan: calls @fn for every entry of
+ * the bucket(s) @cursor designates and returns the next cursor (0 when
+ * the scan is complete). Every key present for the whole scan is visited
+ * at least once, even if the table is resized between steps; expired keys
+ * are visited too (the caller filters). */
+uint64_t kv__scan(struct kv_store *s, uint64_t cursor, kv__visit_cb fn,
+                  void *arg);
+
+/* Calls @fn for every entry, expired or not, in table order. */
+void kv__foreach(const struct kv_store *s, kv__visit_cb fn, void *arg);
+
+/* Returns a random entry (possibly expired), or NULL if the store is
+ * empty. *@rng is the generator's state, advanced by the call. */
+struct kv_entry *kv__random(struct kv_store *s, uint64_t *rng);
+
+/* Presizes the table of an empty store for @n keys (a hint). */
+void kv__reserve(struct kv_store *s, size_t n);
+
+/* Adds @key with value @val in encoding @enc and expiry @expire_ms, for
+ * snapshot restore. KV_ENC_INT requires canonical integer bytes (else the
+ * value is stored as a string). Returns 0, -EEXIST if @key is already
+ * present (store unchanged) or -ENOMEM. */
+int kv__restore(struct kv_store *s,
+                const char *key,
+                size_t klen,
+                const char *val,
+                size_t vlen,
+                enum kv_enc enc,
+                int64_t expire_ms);
+
+/* SipHash-2-4 of @data with the 128-bit key (@k0, @k1). */
+uint64_t kv__siphash(const void *data, size_t len, uint64_t k0, uint64_t k1);
+
+/* ------------------------------------------------------------------------
  * Reply builders. Each is a no-op when @out is NULL (followers build no
  * replies). Allocation failure turns @out into KV_ERR_NOMEM.
  * ---------------------------------------------------------------------- */
@@ -124,6 +192,43 @@ struct kv_cmd
 extern const struct kv_cmd kv__string_cmds[]; /* cmd_string.c */
 extern const struct kv_cmd kv__bit_cmds[];    /* cmd_bits.c */
 extern const struct kv_cmd kv__key_cmds[];    /* cmd_keys.c */
+
+/* Looks up @key at ctx->now_ms for a command that needs a string. Sets *e
+ * to the entry (a view, as kv__find) or to NULL when the key is absent and
+ * returns true; replies KV_ERR_WRONGTYPE into @out (may be NULL) and
+ * returns false when the key holds another type. Defined in
+ * cmd_string.c. */
+bool kv__lookup_string(struct kv_store *s,
+                       const struct kv_exec_ctx *ctx,
+                       const char *key,
+                       size_t klen,
+                       struct kv_entry **e,
+                       struct kv_reply *out);
+
+/* Parses a bit offset argument of SETBIT, GETBIT or BITFIELD. With @hash,
+ * the form "#N" means N * @bits. Valid offsets are 0 .. 2^32 - 1 whose byte
+ * (offset / 8) lies below @max_bulk_len. Returns true and sets *off, or
+ * false (the caller replies KV_ERR_BITOFFSET). Defined in cmd_bits.c. */
+bool kv__bit_offset(const char *arg,
+                    size_t len,
+                    bool hash,
+                    unsigned bits,
+                    uint64_t max_bulk_len,
+                    uint64_t *off);
+
+/* Makes string @key at least @minlen bytes long and raw-encoded (creating
+ * it zero-filled if absent, as SETBIT and BITFIELD do), for an in-place
+ * bit write. Returns its writable bytes (a view, as kv__str_resize) and
+ * sets *len, or returns NULL after replying KV_ERR_WRONGTYPE or
+ * KV_ERR_NOMEM into @out (may be NULL) with the keyspace unchanged.
+ * Defined in cmd_bits.c. */
+unsigned char *kv__bits_grow(struct kv_store *s,
+                             const struct kv_exec_ctx *ctx,
+                             const char *key,
+                             size_t klen,
+                             size_t minlen,
+                             size_t *len,
+                             struct kv_reply *out);
 
 /* Handlers whose table entry is in another file (cmd_string.c lists the
  * counters of cmd_counter.c and LCS of cmd_lcs.c; cmd_bits.c lists

@@ -305,12 +305,14 @@ struct radapter__batch *radapter__match_batch(struct radapter *r,
                                               const struct raft_buffer *buf)
 {
     /* Our entries apply in the order we proposed them, so only the oldest
-     * in-flight batch can match. Both the buffer and the index must agree:
-     * after a leadership change another leader's entry may sit at the
-     * index we had used. */
+     * in-flight batch can match, and it matches by index, exactly as
+     * libraft 0.22 pairs entries with requests (the buffer apply sees is
+     * libraft's copy, not ours). An entry of another leader can never sit
+     * at that index while the batch is still in flight: losing leadership
+     * fails the batch first (RAFT_LEADERSHIPLOST), before any truncation. */
     struct radapter__batch *b = r->fhead;
-    if (b != NULL && b->buf == buf->base &&
-        b->req.index == raft_last_applied(&r->raft) + 1) {
+    (void)buf;
+    if (b != NULL && b->req.index == raft_last_applied(&r->raft) + 1) {
         return b;
     }
     return NULL;
