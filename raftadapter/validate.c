@@ -28,7 +28,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "raftadapter/radapter_internal.h"
 
@@ -52,16 +51,29 @@ static uint32_t get_u32(const unsigned char *p)
     return v;
 }
 
+/* libraft's checksum: CRC-32 with polynomial 0x04C11DB7 processed most
+ * significant bit first, initial value 0 and no final inversion (not the
+ * reflected zlib variant). The table is built on first use. */
+static uint32_t crc_table[256];
+static bool crc_table_ready;
+
 static uint32_t crc(const unsigned char *p, size_t n)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, p, chunk);
-        p += chunk;
-        n -= chunk;
+    uint32_t c = 0;
+    if (!crc_table_ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t v = i << 24;
+            for (int k = 0; k < 8; k++) {
+                v = (v & 0x80000000u) ? (v << 1) ^ 0x04C11DB7u : v << 1;
+            }
+            crc_table[i] = v;
+        }
+        crc_table_ready = true;
     }
-    return (uint32_t)c;
+    while (n-- > 0) {
+        c = (c << 8) ^ crc_table[((c >> 24) ^ *p++) & 0xffu];
+    }
+    return c;
 }
 
 enum batch_check {

@@ -50,7 +50,7 @@ SRC
     echo "setup.sh: enabled bookworm-backports from $uri"
 fi
 
-pkgs_main=(build-essential pkg-config meson ninja-build libuv1-dev liblz4-dev zlib1g-dev
+pkgs_main=(build-essential pkg-config meson ninja-build libuv1-dev liblz4-dev
     libcriterion-dev redis-server redis-tools python3-redis libhiredis-dev
     curl procps iproute2 clang llvm lsof)
 pkgs_bp=(libraft-dev)

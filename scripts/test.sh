@@ -54,7 +54,7 @@ fi
 
 if [ "${QUICK:-0}" != 1 ]; then
     if run_build asan -Db_sanitize=address,undefined -Db_lundef=false; then
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$root/scripts/lsan.supp \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
             run_tests asan
     else
