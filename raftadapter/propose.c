@@ -305,13 +305,18 @@ struct radapter__batch *radapter__match_batch(struct radapter *r,
                                               const struct raft_buffer *buf)
 {
     /* Our entries apply in the order we proposed them, so only the oldest
-     * in-flight batch can match, and it matches by index, exactly as
-     * libraft 0.22 pairs entries with requests (the buffer apply sees is
-     * libraft's copy, not ours). An entry of another leader can never sit
-     * at that index while the batch is still in flight: losing leadership
-     * fails the batch first (RAFT_LEADERSHIPLOST), before any truncation. */
+     * in-flight batch not yet applied can match (libraft runs apply
+     * callbacks later, so applied batches may still head the FIFO), and it
+     * matches by index, exactly as libraft 0.22 pairs entries with requests
+     * (the buffer apply sees is libraft's copy, not ours). An entry of
+     * another leader never sits at that index while the batch is still in
+     * flight: losing leadership fails the batch first (RAFT_LEADERSHIPLOST),
+     * before any truncation. */
     struct radapter__batch *b = r->fhead;
     (void)buf;
+    while (b != NULL && b->applied) {
+        b = b->next;
+    }
     if (b != NULL && b->req.index == raft_last_applied(&r->raft) + 1) {
         return b;
     }
