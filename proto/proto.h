@@ -73,10 +73,11 @@ struct proto_cmd
 
 struct proto_limits
 {
-    uint64_t max_bulk_len;      /* proto-max-bulk-len; Redis: 512 MB */
-    uint64_t max_multibulk_len; /* max arguments per command; Redis: 1024*1024*1024 >
-                                   INT_MAX is refused, we default 1024*1024 */
-    size_t max_inline_len;      /* inline request cap; Redis: 64 KiB */
+    uint64_t max_bulk_len; /* proto-max-bulk-len; Redis: 512 MB */
+    uint64_t
+        max_multibulk_len; /* max arguments per command; Redis: 1024*1024*1024 >
+                              INT_MAX is refused, we default 1024*1024 */
+    size_t max_inline_len; /* inline request cap; Redis: 64 KiB */
 };
 
 /* Fills @l with the Redis 7 defaults. */

@@ -39,7 +39,8 @@ const char *radapter_last_error(void)
     return last_error;
 }
 
-static void set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void set_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static void set_error(const char *fmt, ...)
 {
@@ -87,9 +88,10 @@ void radapter__log(const char *level, const char *event, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"event\":\"%s\","
-            "\"module\":\"raft\",\"msg\":\"", ts, now.tv_nsec / 1000000, level,
-            event);
+    fprintf(stderr,
+            "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"event\":\"%s\","
+            "\"module\":\"raft\",\"msg\":\"",
+            ts, now.tv_nsec / 1000000, level, event);
     json_escape(stderr, msg);
     fputs("\"}\n", stderr);
 }
@@ -235,10 +237,9 @@ static void ready_cb(struct raft_barrier *req, int status)
         /* An entry of this term is committed and applied, so everything any
          * earlier leader committed is applied here too (Raft §8). */
         r->ready_term = r->ready_req_term;
-        radapter__log("info", "leader_ready",
-                      "leader ready in term %llu at index %llu",
-                      (unsigned long long)r->ready_term,
-                      raft_last_applied(&r->raft));
+        radapter__log(
+            "info", "leader_ready", "leader ready in term %llu at index %llu",
+            (unsigned long long)r->ready_term, raft_last_applied(&r->raft));
     }
     radapter__reads_process(r);
 }
@@ -406,7 +407,8 @@ static int bootstrap(struct radapter *r)
                   raft_errmsg(&r->raft));
         return from_raft(rv);
     }
-    radapter__log("info", "bootstrap", "bootstrapped a one-node cluster, id %llu",
+    radapter__log("info", "bootstrap",
+                  "bootstrapped a one-node cluster, id %llu",
                   (unsigned long long)r->cfg.id);
     return 0;
 }

@@ -75,7 +75,9 @@ static void batch_free(struct radapter__batch *b)
 }
 
 /* Runs every callback of @b with @status (no replies) and frees @b. */
-static void batch_fail(struct radapter *r, struct radapter__batch *b, int status)
+static void batch_fail(struct radapter *r,
+                       struct radapter__batch *b,
+                       int status)
 {
     r->pending_cmds -= b->n;
     for (uint32_t i = 0; i < b->n; i++) {
@@ -233,7 +235,8 @@ static int propose_one(struct radapter *r, struct radapter__batch *b)
     if (rv != 0) {
         raft_free(b->buf);
         b->buf = NULL;
-        if (rv == RAFT_NOTLEADER || rv == RAFT_NOSPACE || rv == RAFT_CANTCHANGE) {
+        if (rv == RAFT_NOTLEADER || rv == RAFT_NOSPACE ||
+            rv == RAFT_CANTCHANGE) {
             return rv == RAFT_NOSPACE ? RADAPTER_EIO : RADAPTER_ENOTLEADER;
         }
         radapter__log("error", "raft_apply_failed",

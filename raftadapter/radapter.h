@@ -13,16 +13,18 @@
  * Error codes (negative, far from errno; no RAFT_* value leaves here).
  * ---------------------------------------------------------------------- */
 
-#define RADAPTER_ENOTLEADER (-13001) /* this node cannot accept the request:
-                                        not the leader / no leader known */
-#define RADAPTER_EUNKNOWN   (-13002) /* leadership lost after proposing: the
-                                        write may or may not be applied */
-#define RADAPTER_ETIMEDOUT  (-13003) /* the caller's deadline passed */
-#define RADAPTER_EBUSY      (-13004) /* a bounded queue is full */
-#define RADAPTER_ESHUTDOWN  (-13005) /* the node is shutting down */
-#define RADAPTER_ECORRUPT   (-13006) /* data dir damaged: refuse to start */
-#define RADAPTER_ELOCKED    (-13007) /* data dir locked by another process */
-#define RADAPTER_EIO        (-13008) /* disk error: fail-stop */
+#define RADAPTER_ENOTLEADER                          \
+    (-13001) /* this node cannot accept the request: \
+                not the leader / no leader known */
+#define RADAPTER_EUNKNOWN                                                   \
+    (-13002)                        /* leadership lost after proposing: the \
+                                       write may or may not be applied */
+#define RADAPTER_ETIMEDOUT (-13003) /* the caller's deadline passed */
+#define RADAPTER_EBUSY     (-13004) /* a bounded queue is full */
+#define RADAPTER_ESHUTDOWN (-13005) /* the node is shutting down */
+#define RADAPTER_ECORRUPT  (-13006) /* data dir damaged: refuse to start */
+#define RADAPTER_ELOCKED   (-13007) /* data dir locked by another process */
+#define RADAPTER_EIO       (-13008) /* disk error: fail-stop */
 
 /* ------------------------------------------------------------------------
  * Configuration.
@@ -30,19 +32,22 @@
 
 struct radapter_config
 {
-    uint64_t id;               /* this node's raft id, >= 1 */
-    const char *data_dir;      /* borrowed: directory for raft files */
-    const char *peer_addr;     /* borrowed: "host:port" of the raft listener */
-    unsigned heartbeat_ms;     /* raft heartbeat timeout (default 100) */
-    unsigned election_ms;      /* raft election timeout (default 1000) */
+    uint64_t id;           /* this node's raft id, >= 1 */
+    const char *data_dir;  /* borrowed: directory for raft files */
+    const char *peer_addr; /* borrowed: "host:port" of the raft listener */
+    unsigned heartbeat_ms; /* raft heartbeat timeout (default 100) */
+    unsigned election_ms;  /* raft election timeout (default 1000) */
     unsigned snapshot_threshold; /* entries between snapshots (default 8192) */
-    unsigned snapshot_trailing;  /* entries kept after a snapshot (default 8192) */
-    unsigned max_inflight;     /* entries proposed but not applied (default 64) */
-    size_t max_batch_bytes;    /* soft cap on one entry's size (default 1 MiB) */
-    unsigned max_pending_writes; /* commands queued for proposal (default 100000) */
-    unsigned verify_timeout_ms;  /* cap on any leader verification (default 5000) */
-    unsigned max_pending_reads;  /* waiting reads (default 10000) */
-    uint64_t max_bulk_len;     /* proto-max-bulk-len passed to kv */
+    unsigned
+        snapshot_trailing;  /* entries kept after a snapshot (default 8192) */
+    unsigned max_inflight;  /* entries proposed but not applied (default 64) */
+    size_t max_batch_bytes; /* soft cap on one entry's size (default 1 MiB) */
+    unsigned
+        max_pending_writes; /* commands queued for proposal (default 100000) */
+    unsigned
+        verify_timeout_ms; /* cap on any leader verification (default 5000) */
+    unsigned max_pending_reads; /* waiting reads (default 10000) */
+    uint64_t max_bulk_len;      /* proto-max-bulk-len passed to kv */
 };
 
 /* Fills @c with defaults (data_dir and peer_addr NULL). */
@@ -96,7 +101,9 @@ const char *radapter_last_error(void);
 /* Runs once per proposed command. On status 0 @reply holds the result and
  * the callback takes ownership of its contents (kv_reply_fini); otherwise
  * @reply is NULL. */
-typedef void (*radapter_write_cb)(void *arg, int status, struct kv_reply *reply);
+typedef void (*radapter_write_cb)(void *arg,
+                                  int status,
+                                  struct kv_reply *reply);
 
 /* Queues the command argv[0..argc) (borrowed during the call: it is copied).
  * Returns 0 and later runs @cb exactly once, or returns RADAPTER_ENOTLEADER,
@@ -161,26 +168,26 @@ void radapter_read_cancel(struct radapter *r, struct radapter_read *req);
 
 struct radapter_info
 {
-    const char *role;          /* "leader", "follower", "candidate", "unavailable" */
-    uint64_t id;               /* this node */
-    uint64_t term;             /* current term */
-    uint64_t leader_id;        /* 0 if unknown */
-    const char *leader_addr;   /* borrowed; NULL if unknown */
+    const char *role;   /* "leader", "follower", "candidate", "unavailable" */
+    uint64_t id;        /* this node */
+    uint64_t term;      /* current term */
+    uint64_t leader_id; /* 0 if unknown */
+    const char *leader_addr; /* borrowed; NULL if unknown */
     uint64_t commit_index;
     uint64_t applied_index;
     uint64_t last_index;
-    uint64_t snapshot_index;   /* last snapshot taken or installed */
-    uint64_t snapshots;        /* snapshots taken */
-    bool ready;                /* leader with an entry of its term applied */
-    uint64_t voters;           /* voters in the configuration */
+    uint64_t snapshot_index; /* last snapshot taken or installed */
+    uint64_t snapshots;      /* snapshots taken */
+    bool ready;              /* leader with an entry of its term applied */
+    uint64_t voters;         /* voters in the configuration */
     uint64_t pending_reads;
-    uint64_t pending_writes;   /* queued + in flight commands */
+    uint64_t pending_writes; /* queued + in flight commands */
     uint64_t inflight_entries;
     uint64_t entries_proposed;
     uint64_t commands_proposed;
     uint64_t reads_timed_out;
     uint64_t reads_refused;
-    uint64_t expired_keys;     /* keys removed by active expiry */
+    uint64_t expired_keys; /* keys removed by active expiry */
     uint64_t leader_changes;
 };
 

@@ -47,13 +47,13 @@ struct radapter__batch
 
 struct radapter
 {
-    uv_loop_t *loop;                    /* borrowed */
-    struct radapter_config cfg;         /* copied; strings below */
-    char *data_dir;                     /* owned */
-    char *raft_dir;                     /* owned: data_dir/raft */
-    char *peer_addr;                    /* owned */
-    struct kv_store *store;             /* borrowed from the caller */
-    int lock_fd;                        /* flock'ed data_dir/LOCK */
+    uv_loop_t *loop;            /* borrowed */
+    struct radapter_config cfg; /* copied; strings below */
+    char *data_dir;             /* owned */
+    char *raft_dir;             /* owned: data_dir/raft */
+    char *peer_addr;            /* owned */
+    struct kv_store *store;     /* borrowed from the caller */
+    int lock_fd;                /* flock'ed data_dir/LOCK */
 
     struct raft raft;                   /* the engine */
     struct raft_io io;                  /* raft_uv */
@@ -61,45 +61,45 @@ struct radapter
     struct raft_fsm fsm;                /* our callbacks */
     int (*orig_set_term)(struct raft_io *, raft_term);
     int (*orig_set_vote)(struct raft_io *, raft_id);
-    bool raft_inited;                   /* raft_init succeeded */
-    bool started;                       /* raft_start succeeded */
+    bool raft_inited; /* raft_init succeeded */
+    bool started;     /* raft_start succeeded */
 
-    uv_prepare_t prepare;               /* per-iteration duties */
-    uv_timer_t cron;                    /* expiry, rehash, deadlines */
-    uv_timer_t deadline_timer;          /* earliest read deadline */
-    int handles_open;                   /* handles to close */
+    uv_prepare_t prepare;      /* per-iteration duties */
+    uv_timer_t cron;           /* expiry, rehash, deadlines */
+    uv_timer_t deadline_timer; /* earliest read deadline */
+    int handles_open;          /* handles to close */
 
     /* Leadership tracking (recorded in step_cb, acted on in prepare). */
-    int last_state;                     /* RAFT_* state seen last */
-    uint64_t last_term;                 /* term seen last */
-    uint64_t ready_term;                /* term whose barrier applied */
-    struct raft_barrier ready_req;      /* the "ready" barrier */
-    bool ready_inflight;                /* ready_req proposed */
-    uint64_t ready_req_term;            /* term ready_req was proposed in */
+    int last_state;                /* RAFT_* state seen last */
+    uint64_t last_term;            /* term seen last */
+    uint64_t ready_term;           /* term whose barrier applied */
+    struct raft_barrier ready_req; /* the "ready" barrier */
+    bool ready_inflight;           /* ready_req proposed */
+    uint64_t ready_req_term;       /* term ready_req was proposed in */
 
     /* Writes. */
-    struct radapter__batch *open;       /* owned: batch being filled */
-    struct radapter__batch *qhead;      /* owned: closed, not yet proposed */
-    struct radapter__batch *qtail;      /* weak */
-    struct radapter__batch *fhead;      /* owned: in flight, proposal order */
-    struct radapter__batch *ftail;      /* weak */
-    unsigned inflight;                  /* batches in flight */
-    uint64_t pending_cmds;              /* commands queued or in flight */
-    int64_t last_stamp;                 /* last stamp given to an entry */
-    bool expire_inflight;               /* an EXPIRE entry is in flight */
+    struct radapter__batch *open;  /* owned: batch being filled */
+    struct radapter__batch *qhead; /* owned: closed, not yet proposed */
+    struct radapter__batch *qtail; /* weak */
+    struct radapter__batch *fhead; /* owned: in flight, proposal order */
+    struct radapter__batch *ftail; /* weak */
+    unsigned inflight;             /* batches in flight */
+    uint64_t pending_cmds;         /* commands queued or in flight */
+    int64_t last_stamp;            /* last stamp given to an entry */
+    bool expire_inflight;          /* an EXPIRE entry is in flight */
 
     /* FSM. */
-    int64_t fsm_stamp;                  /* max stamp applied so far */
+    int64_t fsm_stamp; /* max stamp applied so far */
 
     /* Reads. */
-    struct radapter_read wait_list;     /* sentinel: waiting for a round */
-    struct radapter_read round_list;    /* sentinel: in the current round */
-    struct radapter_read **heap;        /* owned array: deadline min-heap */
-    size_t heap_len;                    /* reads waiting */
-    size_t heap_cap;                    /* slots */
-    struct raft_barrier round_req;      /* the round's barrier */
-    bool round_inflight;                /* round_req proposed */
-    uint64_t round_term;                /* term the round started in */
+    struct radapter_read wait_list;  /* sentinel: waiting for a round */
+    struct radapter_read round_list; /* sentinel: in the current round */
+    struct radapter_read **heap;     /* owned array: deadline min-heap */
+    size_t heap_len;                 /* reads waiting */
+    size_t heap_cap;                 /* slots */
+    struct raft_barrier round_req;   /* the round's barrier */
+    bool round_inflight;             /* round_req proposed */
+    uint64_t round_term;             /* term the round started in */
 
     /* Shutdown. */
     bool closing;
@@ -131,7 +131,10 @@ struct radapter__batch *radapter__match_batch(struct radapter *r,
  * from malloc. Both return 0, -ENOMEM or (decompress) -EPROTO. */
 bool radapter__lz4_is_frame(const void *buf, size_t len);
 int radapter__lz4_compress(const void *src, size_t n, void **dst, size_t *dlen);
-int radapter__lz4_decompress(const void *src, size_t n, void **dst, size_t *dlen);
+int radapter__lz4_decompress(const void *src,
+                             size_t n,
+                             void **dst,
+                             size_t *dlen);
 
 /* readindex.c */
 void radapter__reads_init(struct radapter *r);

@@ -142,8 +142,8 @@ static void rearm(struct radapter *r)
     }
     uint64_t now = uv_now(r->loop);
     uint64_t when = r->heap[0]->deadline_ms;
-    uv_timer_start(&r->deadline_timer, deadline_cb,
-                   when > now ? when - now : 0, 0);
+    uv_timer_start(&r->deadline_timer, deadline_cb, when > now ? when - now : 0,
+                   0);
 }
 
 /* Takes @q off every queue and runs its callback. The callback may queue

@@ -49,7 +49,10 @@ int radapter__lz4_compress(const void *src, size_t n, void **dst, size_t *dlen)
     return 0;
 }
 
-int radapter__lz4_decompress(const void *src, size_t n, void **dst, size_t *dlen)
+int radapter__lz4_decompress(const void *src,
+                             size_t n,
+                             void **dst,
+                             size_t *dlen)
 {
     LZ4F_dctx *dctx;
     LZ4F_frameInfo_t info;

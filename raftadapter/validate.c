@@ -125,7 +125,9 @@ static enum batch_check check_batch(const unsigned char *buf,
 
 /* True if a batch with a valid header checksum starts somewhere after
  * @from: proof that the bad batch at @from is not the tail. */
-static bool valid_batch_after(const unsigned char *buf, size_t size, size_t from)
+static bool valid_batch_after(const unsigned char *buf,
+                              size_t size,
+                              size_t from)
 {
     for (size_t p = from + 8; p + 24 <= size; p += 8) {
         uint64_t n = get_u64(buf + p + 8);

@@ -381,8 +381,8 @@ Test(radapter, read_deadline_and_cancel)
     /* Already due: it must time out before the node can be ready (that
      * takes a disk write). */
     cr_assert(eq(int, radapter_read(f.r, &q[0], now, read_cb, &res[0]), 0));
-    cr_assert(eq(int, radapter_read(f.r, &q[1], now + 5000, read_cb, &res[1]),
-                 0));
+    cr_assert(
+        eq(int, radapter_read(f.r, &q[1], now + 5000, read_cb, &res[1]), 0));
     radapter_read_cancel(f.r, &q[1]);
     rwait = &res[0];
     cr_assert(run_until(read_done, 5000));
@@ -422,7 +422,8 @@ static bool damage_closed_segment(const char *dir)
     DIR *d = opendir(dir);
     bool done = false;
     while (d != NULL && (e = readdir(d)) != NULL && !done) {
-        if (strchr(e->d_name, '-') == NULL || strncmp(e->d_name, "open", 4) == 0 ||
+        if (strchr(e->d_name, '-') == NULL ||
+            strncmp(e->d_name, "open", 4) == 0 ||
             strncmp(e->d_name, "snapshot", 8) == 0 || e->d_name[0] < '0' ||
             e->d_name[0] > '9') {
             continue;
