@@ -388,14 +388,38 @@ static int setup_raft(struct radapter *r)
 static int bootstrap(struct radapter *r)
 {
     struct raft_configuration conf;
-    int rv;
+    bool self_listed = r->cfg.n_members == 0;
+    int rv = 0;
 
     raft_configuration_init(&conf);
-    rv = raft_configuration_add(&conf, r->cfg.id, r->peer_addr, RAFT_VOTER);
+    if (r->cfg.n_members == 0) {
+        rv = raft_configuration_add(&conf, r->cfg.id, r->peer_addr, RAFT_VOTER);
+    }
+    for (size_t i = 0; rv == 0 && i < r->cfg.n_members; i++) {
+        const struct radapter_member *m = &r->cfg.members[i];
+        if (m->id == r->cfg.id) {
+            self_listed = true;
+            if (strcmp(m->peer_addr, r->peer_addr) != 0) {
+                raft_configuration_close(&conf);
+                set_error(
+                    "the cluster configuration gives node %llu the "
+                    "address %s but --peer is %s",
+                    (unsigned long long)m->id, m->peer_addr, r->peer_addr);
+                return -EINVAL;
+            }
+        }
+        rv = raft_configuration_add(&conf, m->id, m->peer_addr, RAFT_VOTER);
+    }
     if (rv != 0) {
         raft_configuration_close(&conf);
-        set_error("raft configuration: %s", raft_strerror(rv));
-        return from_raft(rv);
+        set_error("invalid cluster configuration: %s", raft_strerror(rv));
+        return -EINVAL;
+    }
+    if (!self_listed) {
+        raft_configuration_close(&conf);
+        set_error("this node's id %llu is not in the cluster configuration",
+                  (unsigned long long)r->cfg.id);
+        return -EINVAL;
     }
     rv = raft_bootstrap(&r->raft, &conf);
     raft_configuration_close(&conf);
@@ -408,7 +432,8 @@ static int bootstrap(struct radapter *r)
         return from_raft(rv);
     }
     radapter__log("info", "bootstrap",
-                  "bootstrapped a one-node cluster, id %llu",
+                  "bootstrapped a %zu-node cluster, this node is id %llu",
+                  r->cfg.n_members > 0 ? r->cfg.n_members : 1,
                   (unsigned long long)r->cfg.id);
     return 0;
 }
@@ -468,6 +493,8 @@ int radapter_new(uv_loop_t *loop,
         goto err_after_lock;
     }
     rv = bootstrap(r);
+    r->cfg.members = NULL; /* borrowed only for the bootstrap */
+    r->cfg.n_members = 0;
     if (rv != 0) {
         goto err_after_raft;
     }

@@ -30,6 +30,13 @@
  * Configuration.
  * ---------------------------------------------------------------------- */
 
+/* One voter of the bootstrap configuration. */
+struct radapter_member
+{
+    uint64_t id;           /* raft id, >= 1 */
+    const char *peer_addr; /* borrowed: "host:port" of its raft listener */
+};
+
 struct radapter_config
 {
     uint64_t id;           /* this node's raft id, >= 1 */
@@ -46,8 +53,11 @@ struct radapter_config
         max_pending_writes; /* commands queued for proposal (default 100000) */
     unsigned
         verify_timeout_ms; /* cap on any leader verification (default 5000) */
-    unsigned max_pending_reads; /* waiting reads (default 10000) */
-    uint64_t max_bulk_len;      /* proto-max-bulk-len passed to kv */
+    unsigned max_pending_reads;            /* waiting reads (default 10000) */
+    uint64_t max_bulk_len;                 /* proto-max-bulk-len passed to kv */
+    const struct radapter_member *members; /* borrowed: bootstrap voters;
+                                              NULL: this node alone */
+    size_t n_members;                      /* entries in members */
 };
 
 /* Fills @c with defaults (data_dir and peer_addr NULL). */
@@ -63,11 +73,14 @@ typedef void (*radapter_close_cb)(struct radapter *r);
 
 /* Creates the node on @loop over the keyspace @store (borrowed: it must
  * outlive the node; the node applies committed writes to it). Locks the
- * data dir, validates its files, and bootstraps a one-node configuration
- * when it is empty. Returns 0 and the node in @out, owned by the caller
- * (release with radapter_close), or a negative error: RADAPTER_ELOCKED,
- * RADAPTER_ECORRUPT (after logging which file), -errno. On failure nothing
- * is left to undo. */
+ * data dir, validates its files, and when it is empty bootstraps the
+ * configuration cfg.members (every node of a new cluster is given the same
+ * list), or a one-node configuration when cfg.members is NULL. A non-empty
+ * data dir ignores cfg.members. Returns 0 and the node in @out, owned by
+ * the caller (release with radapter_close), or a negative error:
+ * RADAPTER_ELOCKED, RADAPTER_ECORRUPT (after logging which file), -EINVAL
+ * (this node missing from cfg.members, or listed with another address),
+ * -errno. On failure nothing is left to undo. */
 int radapter_new(uv_loop_t *loop,
                  const struct radapter_config *cfg,
                  struct kv_store *store,

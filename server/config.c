@@ -13,11 +13,12 @@
  * ---------------------------------------------------------------------- */
 
 enum opt_type {
-    OPT_UINT,  /* decimal integer within [min, max] */
-    OPT_MEM,   /* Redis memory amount: 512mb, 1gb, 4096 */
-    OPT_STR,   /* non-empty string */
-    OPT_ADDR,  /* host:port */
-    OPT_LEVEL, /* debug|info|warn|error */
+    OPT_UINT,    /* decimal integer within [min, max] */
+    OPT_MEM,     /* Redis memory amount: 512mb, 1gb, 4096 */
+    OPT_STR,     /* non-empty string */
+    OPT_ADDR,    /* host:port */
+    OPT_LEVEL,   /* debug|info|warn|error */
+    OPT_CLUSTER, /* id=host:port,...; may be empty */
 };
 
 struct opt
@@ -47,6 +48,8 @@ static const struct opt opts[] = {
      false, "raft peer listener address"},
     {"http", "RAFTKV_HTTP", OPT_ADDR, OFF(http_addr), 0, 0, "127.0.0.1:8379",
      false, "HTTP listener address"},
+    {"cluster", "RAFTKV_CLUSTER", OPT_CLUSTER, OFF(cluster), 0, 0, "", false,
+     "bootstrap voters id=host:port,... (used on an empty data dir)"},
     {"log-level", "RAFTKV_LOG_LEVEL", OPT_LEVEL, OFF(log_level), 0, 0, "info",
      true, "debug|info|warn|error"},
     {"maxclients", "RAFTKV_MAXCLIENTS", OPT_UINT, OFF(maxclients), 1, 1000000,
@@ -260,9 +263,20 @@ static int set_opt(struct srv_config *c,
             }
             memcpy(base, &lvl, sizeof(lvl));
             return 0;
+        case OPT_CLUSTER:
+            if (srv_cluster_parse(value, NULL, 0) < 0) {
+                snprintf(
+                    err, errlen,
+                    "invalid value '%s' for %s%s: expected "
+                    "ID=HOST:PORT[,ID=HOST:PORT...] with distinct ids >= 1",
+                    value, dash, o->name);
+                return -EINVAL;
+            }
+            /* Stored as a string, like the others. */
+            __attribute__((fallthrough));
         case OPT_ADDR:
         case OPT_STR:
-            if (value[0] == '\0') {
+            if (value[0] == '\0' && o->type != OPT_CLUSTER) {
                 snprintf(err, errlen, "invalid value for %s%s: empty", dash,
                          o->name);
                 return -EINVAL;
@@ -289,6 +303,67 @@ static int set_opt(struct srv_config *c,
 }
 
 /* ------------------------------------------------------------------------
+ * Cluster lists
+ * ---------------------------------------------------------------------- */
+
+int srv_cluster_parse(const char *spec,
+                      struct srv_cluster_member *out,
+                      size_t cap)
+{
+    uint64_t seen[SRV_CLUSTER_MAX];
+    size_t n = 0;
+    const char *p = spec;
+
+    while (*p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        char idbuf[24];
+        char addr[sizeof out->peer_addr];
+        uint64_t id;
+        size_t alen;
+
+        if (eq == NULL || eq == p || (size_t)(eq - p) >= sizeof idbuf) {
+            return -EINVAL;
+        }
+        memcpy(idbuf, p, (size_t)(eq - p));
+        idbuf[eq - p] = '\0';
+        alen = len - (size_t)(eq - p) - 1;
+        if (parse_u64(idbuf, &id) != 0 || id == 0 || alen == 0 ||
+            alen >= sizeof addr) {
+            return -EINVAL;
+        }
+        memcpy(addr, eq + 1, alen);
+        addr[alen] = '\0';
+        if (!valid_addr(addr)) {
+            return -EINVAL;
+        }
+        if (n == SRV_CLUSTER_MAX) {
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (seen[i] == id) {
+                return -EINVAL;
+            }
+        }
+        seen[n] = id;
+        if (out != NULL && n < cap) {
+            out[n].id = id;
+            memcpy(out[n].peer_addr, addr, alen + 1);
+        }
+        n++;
+        p += len;
+        if (*p == ',') {
+            p++;
+            if (*p == '\0') {
+                return -EINVAL;
+            }
+        }
+    }
+    return (int)n;
+}
+
+/* ------------------------------------------------------------------------
  * Public API
  * ---------------------------------------------------------------------- */
 
@@ -312,9 +387,10 @@ void srv_config_fini(struct srv_config *c)
     free(c->data_dir);
     free(c->redis_addr);
     free(c->peer_addr);
+    free(c->cluster);
     free(c->http_addr);
     c->config_file = c->data_dir = c->redis_addr = NULL;
-    c->peer_addr = c->http_addr = NULL;
+    c->peer_addr = c->http_addr = c->cluster = NULL;
 }
 
 int srv_config_set(struct srv_config *c,
@@ -359,6 +435,7 @@ int srv_config_get(const struct srv_config *c,
             break;
         case OPT_ADDR:
         case OPT_STR:
+        case OPT_CLUSTER:
             memcpy(&s, base, sizeof(s));
             snprintf(out, outlen, "%s", s != NULL ? s : "");
             break;

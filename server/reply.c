@@ -18,7 +18,8 @@ static const struct
     int code;
     const char *text;
 } errors[] = {
-    {RADAPTER_ENOTLEADER, "CLUSTERDOWN no leader: this node is not the leader"},
+    {RADAPTER_ENOTLEADER,
+     "CLUSTERDOWN this node is not the leader, or no leader is known"},
     {RADAPTER_EUNKNOWN,
      "UNKNOWN the write may or may not have been applied (leadership lost)"},
     {RADAPTER_ETIMEDOUT,

@@ -175,7 +175,33 @@ static int start_raft(struct srv_server *srv)
     rc.max_pending_reads = (unsigned)cfg->max_pending_reads;
     rc.max_bulk_len = cfg->proto_max_bulk_len;
 
+    /* The bootstrap voters, when --cluster names them (validated when the
+     * option was set). */
+    struct srv_cluster_member *cm = NULL;
+    struct radapter_member *members = NULL;
+    int n =
+        srv_cluster_parse(cfg->cluster != NULL ? cfg->cluster : "", NULL, 0);
+    if (n > 0) {
+        cm = calloc((size_t)n, sizeof(*cm));
+        members = calloc((size_t)n, sizeof(*members));
+        if (cm == NULL || members == NULL) {
+            free(cm);
+            free(members);
+            fail("startup_failed", "out of memory");
+            return -ENOMEM;
+        }
+        srv_cluster_parse(cfg->cluster, cm, (size_t)n);
+        for (int i = 0; i < n; i++) {
+            members[i].id = cm[i].id;
+            members[i].peer_addr = cm[i].peer_addr;
+        }
+        rc.members = members;
+        rc.n_members = (size_t)n;
+    }
+
     int rv = radapter_new(srv->loop, &rc, srv->store, &srv->ra);
+    free(members);
+    free(cm);
     if (rv != 0) {
         if (rv == RADAPTER_ELOCKED) {
             snprintf(msg, sizeof(msg), "data dir %s locked by another process",

@@ -36,6 +36,8 @@ struct srv_config
     char *redis_addr;            /* owned: "host:port" of the RESP listener */
     char *peer_addr;             /* owned: "host:port" of the raft listener */
     char *http_addr;             /* owned: stored for a later issue */
+    char *cluster;               /* owned: "id=host:port,..." bootstrap
+                                    voters; empty: a one-node cluster */
     int log_level;               /* enum srv_log_level */
     uint64_t maxclients;         /* connections beyond this are refused */
     uint64_t proto_max_bulk_len; /* longest bulk string accepted */
@@ -50,6 +52,24 @@ struct srv_config
     uint64_t max_inflight_entries;      /* raft entries in flight */
     uint64_t max_batch_bytes;           /* soft cap on one entry's size */
 };
+
+/* Most voters a --cluster list may name. */
+#define SRV_CLUSTER_MAX 64
+
+/* One voter of a --cluster list. */
+struct srv_cluster_member
+{
+    uint64_t id;         /* raft id, >= 1 */
+    char peer_addr[256]; /* "host:port" */
+};
+
+/* Parses a --cluster list "id=host:port,id=host:port" (the empty string is
+ * an empty list) into @out (up to @cap members; @out may be NULL to only
+ * validate and count). Returns the number of members, or -EINVAL for a
+ * malformed list, a repeated id or more than SRV_CLUSTER_MAX members. */
+int srv_cluster_parse(const char *spec,
+                      struct srv_cluster_member *out,
+                      size_t cap);
 
 /* What srv_config_load asks the caller to do besides running. */
 #define SRV_CONFIG_HELP    1 /* --help was given: print srv_config_usage */

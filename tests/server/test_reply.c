@@ -175,7 +175,7 @@ Test(reply, server_error_texts, .init = setup, .fini = teardown)
         const char *want;
     } cases[] = {
         {RADAPTER_ENOTLEADER,
-         "-CLUSTERDOWN no leader: this node is not the leader\r\n"},
+         "-CLUSTERDOWN this node is not the leader, or no leader is known\r\n"},
         {RADAPTER_EUNKNOWN,
          "-UNKNOWN the write may or may not have been "
          "applied (leadership lost)\r\n"},
