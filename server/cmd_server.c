@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "server/srv_internal.h"
@@ -85,6 +86,37 @@ void srv__cmd_echo(struct srv_conn *c,
 {
     (void)argc;
     proto_write_bulk(&c->out, argv[1], lens[1]);
+}
+
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Every acknowledged write
+ * is already durable, so SAVE and NOSAVE mean the same here; like Redis, a
+ * successful SHUTDOWN sends no reply: the connection closes as the server
+ * stops. */
+void srv__cmd_shutdown(struct srv_conn *c,
+                       int argc,
+                       const char *const *argv,
+                       const size_t *lens)
+{
+    static const char *const ok[] = {"nosave", "save", "now", "force"};
+    for (int i = 1; i < argc; i++) {
+        bool known = false;
+        for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+            if (lens[i] == strlen(ok[k]) &&
+                strncasecmp(argv[i], ok[k], lens[i]) == 0) {
+                known = true;
+            }
+        }
+        if (lens[i] == 5 && strncasecmp(argv[i], "abort", 5) == 0) {
+            const char *e = "ERR No shutdown in progress.";
+            proto_write_error(&c->out, e, strlen(e));
+            return;
+        }
+        if (!known) {
+            proto_write_error(&c->out, "ERR syntax error", 16);
+            return;
+        }
+    }
+    srv__shutdown(c->srv, "SHUTDOWN command");
 }
 
 void srv__cmd_quit(struct srv_conn *c,

@@ -292,6 +292,9 @@ static struct srv_cmd table[] = {
     SCMD("select", srv__cmd_select, 2, LD | ST | F, "@fast @connection",
         "connection", "1.0.0",
         "Change the selected database for the " "current connection", O1),
+    SCMD("shutdown", srv__cmd_shutdown, -1, ADM | NA | AB, ADM_ACL, "server",
+        "1.0.0", "Synchronously save the dataset to disk and then shut down "
+        "the server", O1),
     SCMD("time", srv__cmd_time, 1, LD | ST | F, "@fast", "server", "2.6.0",
         "Return the current server time", O1),
     {"command", "command", srv__cmd_command, -1, LD | ST | SE, 0, 0, 0,

@@ -106,20 +106,24 @@ static void cron_cb(uv_timer_t *h)
     }
 }
 
-static void signal_cb(uv_signal_t *h, int signum)
+void srv__shutdown(struct srv_server *srv, const char *reason)
 {
-    struct srv_server *srv = h->data;
     if (srv->shutting_down) {
-        srv_log(SRV_LOG_WARN, "shutdown_in_progress", "signal=%d", signum);
+        srv_log(SRV_LOG_WARN, "shutdown_in_progress", "reason=%s", reason);
         return;
     }
-    srv_log(SRV_LOG_INFO, "shutdown", "signal=%s clients=%zu",
-            signum == SIGTERM ? "SIGTERM" : "SIGINT", srv->nconns);
+    srv_log(SRV_LOG_INFO, "shutdown", "reason=%s clients=%zu", reason,
+            srv->nconns);
     srv->shutting_down = true;
     srv->shutdown_start_ms = uv_now(srv->loop);
     srv__listener_close(srv);
     srv__conn_stop_all(srv);
     uv_timer_start(&srv->cron, cron_cb, 0, DRAIN_MS);
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+    srv__shutdown(h->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
 /* ------------------------------------------------------------------------

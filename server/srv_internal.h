@@ -261,6 +261,14 @@ void srv__cmd_echo(struct srv_conn *c,
                    int argc,
                    const char *const *argv,
                    const size_t *lens);
+/* Starts a graceful shutdown (as SIGTERM does): stop accepting, answer
+ * what is in flight, close raft, exit 0. @reason is logged. Idempotent. */
+void srv__shutdown(struct srv_server *srv, const char *reason);
+
+void srv__cmd_shutdown(struct srv_conn *c,
+                       int argc,
+                       const char *const *argv,
+                       const size_t *lens);
 void srv__cmd_quit(struct srv_conn *c,
                    int argc,
                    const char *const *argv,
