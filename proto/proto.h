@@ -255,4 +255,14 @@ int proto_log_reader_next_key(struct proto_log_reader *r,
 /* Releases the reader's scratch. */
 void proto_log_reader_fini(struct proto_log_reader *r);
 
+/* ------------------------------------------------------------------------
+ * Peer RPC. A node-to-node RPC connection on the peer port opens with 24
+ * bytes: u64 PROTO_PEER_MAGIC, u64 sender id, u64 0 (little endian). The
+ * magic cannot be mistaken for libraft's handshake, whose first word is its
+ * protocol version (1). Wire format: change with a version bump (the last
+ * byte of the magic).
+ * ---------------------------------------------------------------------- */
+
+#define PROTO_PEER_MAGIC UINT64_C(0x3152454550564B52) /* "RKVPEER1" */
+
 #endif /* PROTO_PROTO_H */

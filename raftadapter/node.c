@@ -341,19 +341,16 @@ static int setup_raft(struct radapter *r)
 {
     int rv;
 
-    /* libraft 0.22 refuses raft_uv_tcp_init without this (notes, rule 2). */
-    r->transport.version = 1;
-    r->transport.data = r;
-    rv = raft_uv_tcp_init(&r->transport, r->loop);
+    rv = radapter__transport_init(&r->transport, r, r->loop);
     if (rv != 0) {
         set_error("raft transport init failed: %s", raft_strerror(rv));
         return from_raft(rv);
     }
-    rv = raft_uv_init(&r->io, r->loop, r->raft_dir, &r->transport);
+    rv = raft_uv_init(&r->io, r->loop, r->raft_dir, &r->transport.outer);
     if (rv != 0) {
         set_error("raft storage init failed in %s: %s", r->raft_dir,
                   r->io.errmsg);
-        raft_uv_tcp_close(&r->transport);
+        radapter__transport_fini(&r->transport);
         return rv == RAFT_CORRUPT ? RADAPTER_ECORRUPT : from_raft(rv);
     }
     /* Never move a damaged segment aside silently (notes, rule 14). */
@@ -368,7 +365,7 @@ static int setup_raft(struct radapter *r)
     if (rv != 0) {
         set_error("raft init failed: %s", raft_strerror(rv));
         raft_uv_close(&r->io);
-        raft_uv_tcp_close(&r->transport);
+        radapter__transport_fini(&r->transport);
         return from_raft(rv);
     }
     r->raft_inited = true;
@@ -578,7 +575,7 @@ static void raft_closed_cb(struct raft *raft)
     struct radapter *r = raft->data;
     /* raft_close tore down io and transport; release their memory. */
     raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->transport);
+    radapter__transport_fini(&r->transport);
     /* Anything the close left behind (requests never proposed). */
     radapter__propose_fail_all(r, RADAPTER_ESHUTDOWN);
     if (r->handles_open == 0) {

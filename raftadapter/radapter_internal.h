@@ -42,6 +42,40 @@ struct radapter__batch
 };
 
 /* ------------------------------------------------------------------------
+ * The peer transport (transport.c): raft and our RPCs on one port.
+ * ---------------------------------------------------------------------- */
+
+struct incoming;
+
+struct radapter__transport
+{
+    struct raft_uv_transport outer;      /* what libraft sees */
+    struct raft_uv_transport inner;      /* raft_uv_tcp: outgoing raft links */
+    struct radapter *r;                  /* weak: owner */
+    uv_loop_t *loop;                     /* borrowed */
+    uint64_t id;                         /* this node */
+    uv_tcp_t listener;                   /* the peer port */
+    bool listening;                      /* listener open */
+    raft_uv_accept_cb raft_accept;       /* libraft's accept callback */
+    struct incoming *incoming;           /* owned: connections handshaking */
+    int aborting;                        /* handshakes still closing */
+    bool closing;                        /* close() called */
+    bool inner_closed;                   /* inner transport closed */
+    raft_uv_transport_close_cb close_cb; /* libraft's, fired once */
+};
+
+/* Sets up @t for node @r. Returns 0 or a RAFT_* code. */
+int radapter__transport_init(struct radapter__transport *t,
+                             struct radapter *r,
+                             uv_loop_t *loop);
+/* Releases the inner transport's memory, after the close callback ran. */
+void radapter__transport_fini(struct radapter__transport *t);
+void radapter__transport_maybe_closed(struct radapter__transport *t);
+
+/* rpc.c: takes ownership of an accepted RPC @stream from node @id. */
+void radapter__rpc_accept(struct radapter *r, uint64_t id, uv_stream_t *stream);
+
+/* ------------------------------------------------------------------------
  * The node.
  * ---------------------------------------------------------------------- */
 
@@ -55,10 +89,10 @@ struct radapter
     struct kv_store *store;     /* borrowed from the caller */
     int lock_fd;                /* flock'ed data_dir/LOCK */
 
-    struct raft raft;                   /* the engine */
-    struct raft_io io;                  /* raft_uv */
-    struct raft_uv_transport transport; /* raft_uv_tcp */
-    struct raft_fsm fsm;                /* our callbacks */
+    struct raft raft;                     /* the engine */
+    struct raft_io io;                    /* raft_uv */
+    struct radapter__transport transport; /* raft + RPC on the peer port */
+    struct raft_fsm fsm;                  /* our callbacks */
     int (*orig_set_term)(struct raft_io *, raft_term);
     int (*orig_set_vote)(struct raft_io *, raft_id);
     bool raft_inited; /* raft_init succeeded */
