@@ -265,4 +265,41 @@ void proto_log_reader_fini(struct proto_log_reader *r);
 
 #define PROTO_PEER_MAGIC UINT64_C(0x3152454550564B52) /* "RKVPEER1" */
 
+/* After the opening, frames: u32 body length, then the body: u8 type and
+ * the type's fields (little endian). Unknown types are an error: both ends
+ * run the same version. */
+enum proto_peer_type {
+    PROTO_PEER_PROBE = 1,          /* a = token, b = leader's term */
+    PROTO_PEER_ACK = 2,            /* a = token, b = responder's term */
+    PROTO_PEER_READINDEX_REQ = 3,  /* a = request id */
+    PROTO_PEER_READINDEX_RESP = 4, /* a = request id, b = read index,
+                                      c = status (0 or a RADAPTER_E* code
+                                      stored as two's complement) */
+};
+
+#define PROTO_PEER_MAX_FRAME (64u * 1024 * 1024)
+
+/* A decoded frame. */
+struct proto_peer_msg
+{
+    uint8_t type; /* enum proto_peer_type */
+    uint64_t a;
+    uint64_t b;
+    uint64_t c;
+};
+
+/* Appends a frame of @type with fields @a, @b, @c (those the type has).
+ * Returns 0 or -ENOMEM (@out unchanged). */
+int proto_peer_write(struct proto_buf *out,
+                     enum proto_peer_type type,
+                     uint64_t a,
+                     uint64_t b,
+                     uint64_t c);
+
+/* Decodes one frame from @buf (@len bytes). Returns the bytes it took
+ * (> 0) and fills @out, 0 when more bytes are needed, or PROTO_EMALFORMED
+ * (unknown type, wrong length, frame over PROTO_PEER_MAX_FRAME): the
+ * connection must be closed. */
+long proto_peer_parse(const void *buf, size_t len, struct proto_peer_msg *out);
+
 #endif /* PROTO_PROTO_H */

@@ -532,7 +532,9 @@ int radapter_start(struct radapter *r)
     uv_timer_start(&r->cron, cron_cb, 100, 100);
     uv_timer_init(r->loop, &r->deadline_timer);
     r->deadline_timer.data = r;
-    r->handles_open = 3;
+    uv_timer_init(r->loop, &r->round_timer);
+    r->round_timer.data = r;
+    r->handles_open = 4;
     radapter__log("info", "raft_started",
                   "raft started: id %llu, dir %s, peer %s, last index %llu, "
                   "applied %llu",
@@ -562,12 +564,19 @@ static void finish_close(struct radapter *r)
     free(r);
 }
 
+void radapter__maybe_finish_close(struct radapter *r)
+{
+    if (r->closing && r->raft_closed && r->handles_open == 0 &&
+        r->rpc_open == 0) {
+        finish_close(r);
+    }
+}
+
 static void handle_closed_cb(uv_handle_t *h)
 {
     struct radapter *r = h->data;
-    if (--r->handles_open == 0) {
-        finish_close(r);
-    }
+    r->handles_open--;
+    radapter__maybe_finish_close(r);
 }
 
 static void raft_closed_cb(struct raft *raft)
@@ -578,13 +587,15 @@ static void raft_closed_cb(struct raft *raft)
     radapter__transport_fini(&r->transport);
     /* Anything the close left behind (requests never proposed). */
     radapter__propose_fail_all(r, RADAPTER_ESHUTDOWN);
-    if (r->handles_open == 0) {
-        finish_close(r); /* never started: no handles of ours */
+    r->raft_closed = true;
+    if (r->handles_open > 0) {
+        uv_close((uv_handle_t *)&r->prepare, handle_closed_cb);
+        uv_close((uv_handle_t *)&r->cron, handle_closed_cb);
+        uv_close((uv_handle_t *)&r->deadline_timer, handle_closed_cb);
+        uv_close((uv_handle_t *)&r->round_timer, handle_closed_cb);
         return;
     }
-    uv_close((uv_handle_t *)&r->prepare, handle_closed_cb);
-    uv_close((uv_handle_t *)&r->cron, handle_closed_cb);
-    uv_close((uv_handle_t *)&r->deadline_timer, handle_closed_cb);
+    radapter__maybe_finish_close(r); /* never started: no handles of ours */
 }
 
 void radapter_close(struct radapter *r, radapter_close_cb cb)
@@ -596,6 +607,7 @@ void radapter_close(struct radapter *r, radapter_close_cb cb)
     r->close_cb = cb;
     radapter__reads_fail_all(r, RADAPTER_ESHUTDOWN);
     radapter__propose_fail_all(r, RADAPTER_ESHUTDOWN);
+    radapter__rpc_close_all(r);
     raft_close(&r->raft, raft_closed_cb);
 }
 

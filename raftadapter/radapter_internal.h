@@ -72,12 +72,56 @@ int radapter__transport_init(struct radapter__transport *t,
 void radapter__transport_fini(struct radapter__transport *t);
 void radapter__transport_maybe_closed(struct radapter__transport *t);
 
-/* rpc.c: takes ownership of an accepted RPC @stream from node @id. */
+/* ------------------------------------------------------------------------
+ * Peer RPCs (rpc.c).
+ * ---------------------------------------------------------------------- */
+
+struct radapter__rpc_conn; /* one connection, either direction */
+
+/* The outgoing connection to one peer, reopened after failures. */
+struct radapter__rpc_link
+{
+    uint64_t id;                     /* the peer */
+    struct radapter__rpc_conn *conn; /* weak: open connection, or NULL */
+    uint64_t retry_at;               /* uv_now() before which not to dial */
+    struct radapter__rpc_link *next; /* owned chain */
+};
+
+/* Takes ownership of an accepted RPC @stream from node @id. */
 void radapter__rpc_accept(struct radapter *r, uint64_t id, uv_stream_t *stream);
+
+/* Queues a frame to voter @to over its link, dialing it if needed. Returns
+ * 0, or an error when it cannot be queued now (no address, reconnect
+ * back-off, output full): callers retry with a fresh token. */
+int radapter__rpc_send(struct radapter *r,
+                       uint64_t to,
+                       enum proto_peer_type type,
+                       uint64_t a,
+                       uint64_t b,
+                       uint64_t c);
+
+/* Closes every RPC connection (shutdown). */
+void radapter__rpc_close_all(struct radapter *r);
+
+/* readindex.c: handles a frame from node @from. */
+void radapter__rpc_on_msg(struct radapter *r,
+                          uint64_t from,
+                          const struct proto_peer_msg *m);
 
 /* ------------------------------------------------------------------------
  * The node.
  * ---------------------------------------------------------------------- */
+
+/* Most voters a round can count (a bit each in round_acks). */
+#define RADAPTER_MAX_VOTERS 64
+
+/* A follower's read-index request waiting on the leader. */
+struct radapter__remote
+{
+    uint64_t from;   /* the follower */
+    uint64_t req_id; /* its request id, echoed in the response */
+    bool in_round;   /* covered by the round in flight */
+};
 
 struct radapter
 {
@@ -125,17 +169,39 @@ struct radapter
     /* FSM. */
     int64_t fsm_stamp; /* max stamp applied so far */
 
-    /* Reads. */
+    /* Reads (readindex.c). */
     struct radapter_read wait_list;  /* sentinel: waiting for a round */
     struct radapter_read round_list; /* sentinel: in the current round */
+    struct radapter_read apply_list; /* sentinel: confirmed, waiting for
+                                        applied >= read_index */
     struct radapter_read **heap;     /* owned array: deadline min-heap */
     size_t heap_len;                 /* reads waiting */
     size_t heap_cap;                 /* slots */
-    struct raft_barrier round_req;   /* the round's barrier */
-    bool round_inflight;             /* round_req proposed */
-    uint64_t round_term;             /* term the round started in */
+    uv_timer_t round_timer;          /* re-sends an unanswered round */
+    bool round_inflight;             /* a round is under way */
+    uint64_t round_token;            /* leader: probe token; follower:
+                                        read-index request id */
+    uint64_t round_term;             /* leader: term of the round */
+    uint64_t round_read_index;       /* leader: commit index at start */
+    uint64_t round_acks;             /* leader: bit per voter position */
+    uint64_t round_leader;           /* follower: the leader asked */
+    uint64_t token_nonce;            /* random per boot, high bits */
+    uint64_t token_counter;          /* never repeats within a boot */
+    struct radapter__remote remote[RADAPTER_MAX_VOTERS]; /* leader: one
+                                           pending request per follower */
+    size_t n_remote;                                     /* slots in use */
+    uint64_t probes_sent;                                /* probe frames sent */
+    uint64_t rounds_confirmed; /* leader rounds confirmed */
+    uint64_t rounds_retried;   /* rounds re-sent with new tokens */
+    uint64_t remote_reads;     /* read indexes served to followers */
+
+    /* Peer RPC. */
+    struct radapter__rpc_conn *rpc_conns; /* weak list: open connections */
+    int rpc_open;                         /* connections not yet freed */
+    struct radapter__rpc_link *links;     /* owned: outgoing links */
 
     /* Shutdown. */
+    bool raft_closed; /* raft_close completed */
     bool closing;
     radapter_close_cb close_cb;
 
@@ -183,6 +249,9 @@ void radapter__reads_fini(struct radapter *r);
 int radapter__validate_dir(const char *dir, char *err, size_t errlen);
 
 /* node.c */
+/* Frees the node once raft, its handles and its RPC connections are all
+ * closed (called by each as it finishes). */
+void radapter__maybe_finish_close(struct radapter *r);
 bool radapter__is_leader(struct radapter *r);
 bool radapter__is_ready(struct radapter *r);
 /* Leader known and it is another node. */

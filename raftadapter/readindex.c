@@ -1,30 +1,42 @@
-/* Linearizable reads: the bounded pending-reads queue and leader
- * verification rounds.
+/* Linearizable reads: the bounded pending-reads queue, leader verification
+ * by probe rounds (ReadIndex), and read indexes for followers.
  *
- * A read may touch the keyspace once (1) this node is a leader that has
- * applied an entry of its own term (node.c's "ready" barrier), and (2) its
- * leadership has been confirmed after the read arrived. With a single voter
- * (2) holds by construction: no other node can win an election. With more
- * voters, reads are batched into rounds: every read waiting when a round
- * starts rides on one raft_barrier; when that barrier applies in the same
- * term, a majority accepted an entry of this term after the reads arrived,
- * so no newer leader existed then, and everything committed before is
- * applied. Reads arriving during a round join the next one: at most one
- * round in flight, O(1) work per read. (Issue 3 replaces the barrier with
- * a probe that writes nothing; the queue and deadlines stay.)
+ * A read may touch the keyspace once (1) a leader that has applied an entry
+ * of its own term (node.c's "ready" barrier) has (2) confirmed, after the
+ * read arrived, that it still leads, and (3) this node has applied up to the
+ * commit index the leader noted when the round began (the read index).
  *
- * Bounds: at most cfg.max_pending_reads reads wait (past that a read is
- * refused at once); every read has a deadline capped at
- * cfg.verify_timeout_ms, kept in a min-heap so the deadline timer touches
- * only expired reads, never walks all waiters. A cancelled read (client
- * gone) leaves the queue in O(log n).
+ * Leader rounds (Raft dissertation §6.4, etcd's ReadIndex): note
+ * read_index = commit index, send PROBE{token, term} to every other voter,
+ * count ACKs that echo the token with the same term; a majority (counting
+ * ourselves) proves no newer leader existed when the round began. Every
+ * attempt, retries included, gets a token never used before in this boot
+ * (random high bits, counter low bits): a late ACK of an earlier attempt can
+ * never confirm a later one (etcd issue 20418). With a single voter, (2)
+ * holds by construction and reads run at once.
  *
- * Failure modes: deadline → RADAPTER_ETIMEDOUT; another leader known or
- * leadership lost → RADAPTER_ENOTLEADER; shutdown → RADAPTER_ESHUTDOWN. */
+ * Followers (etcd serves linearizable reads on every member this way) send
+ * READINDEX_REQ{id} to the leader, which answers with the read index once a
+ * round of its own confirms; the follower then waits until it has applied
+ * that index and answers locally. The leader keeps at most one request per
+ * follower (a retry replaces the previous one), so nothing accumulates while
+ * a round cannot complete.
+ *
+ * Batching: reads arriving during a round join the next one; at most one
+ * round in flight; O(1) work per read. Bounds: at most cfg.max_pending_reads
+ * reads wait; each has a deadline capped at cfg.verify_timeout_ms, kept in a
+ * min-heap so the deadline timer touches only expired reads. A cancelled
+ * read leaves in O(log n).
+ *
+ * Failure modes: deadline → RADAPTER_ETIMEDOUT; shutdown →
+ * RADAPTER_ESHUTDOWN. A round that gets no majority is re-sent with a new
+ * token every retry interval until the reads' deadlines; a change of leader
+ * or term abandons the round and its reads start over on the new path. */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "raftadapter/radapter_internal.h"
 
@@ -178,64 +190,325 @@ static void deadline_cb(uv_timer_t *h)
  * Rounds.
  * ---------------------------------------------------------------------- */
 
-static void round_cb(struct raft_barrier *req, int status)
+/* Retry interval of an unanswered round: a lost frame or a peer that was
+ * reconnecting costs at most this much. */
+static uint64_t retry_ms(struct radapter *r)
 {
-    struct radapter *r = req->data;
-    r->round_inflight = false;
-    if (r->closing) {
+    return r->cfg.heartbeat_ms < 20 ? 20 : r->cfg.heartbeat_ms;
+}
+
+static uint64_t new_token(struct radapter *r)
+{
+    return r->token_nonce ^ ++r->token_counter;
+}
+
+/* Position of voter @id in the configuration's voters, or -1. */
+static int voter_pos(struct radapter *r, uint64_t id)
+{
+    int pos = 0;
+    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
+        const struct raft_server *s = &r->raft.configuration.servers[i];
+        if (s->role != RAFT_VOTER) {
+            continue;
+        }
+        if (s->id == id) {
+            return pos < RADAPTER_MAX_VOTERS ? pos : -1;
+        }
+        pos++;
+    }
+    return -1;
+}
+
+/* Serves confirmed reads whose read index is applied. Read indexes are
+ * non-decreasing along apply_list, so only its head needs checking. */
+static void serve_applied(struct radapter *r)
+{
+    uint64_t applied = raft_last_applied(&r->raft);
+    while (!list_empty(&r->apply_list) &&
+           r->apply_list.next->read_index <= applied) {
+        finish(r, r->apply_list.next, 0);
+    }
+}
+
+/* Moves the round's reads to apply_list with read index @index. */
+static void confirm_reads(struct radapter *r, uint64_t index)
+{
+    for (struct radapter_read *q = r->round_list.next; q != &r->round_list;
+         q = q->next) {
+        q->read_index = index;
+    }
+    list_splice(&r->apply_list, &r->round_list);
+}
+
+/* Abandons the round in flight: its reads wait for the next one. */
+static void abandon_round(struct radapter *r)
+{
+    struct radapter_read tmp;
+    if (!r->round_inflight) {
         return;
     }
-    if (status == 0 && radapter__is_ready(r) &&
-        raft_current_term(&r->raft) == r->round_term) {
-        finish_list(r, &r->round_list, 0);
-    } else {
-        /* Not confirmed: the reads wait for the next round, until their
-         * deadline or until another leader is known. */
-        struct radapter_read tmp;
-        list_init(&tmp);
-        list_splice(&tmp, &r->round_list);
-        list_splice(&tmp, &r->wait_list);
-        list_splice(&r->wait_list, &tmp);
+    r->round_inflight = false;
+    uv_timer_stop(&r->round_timer);
+    list_init(&tmp);
+    list_splice(&tmp, &r->round_list);
+    list_splice(&tmp, &r->wait_list);
+    list_splice(&r->wait_list, &tmp);
+    for (size_t i = 0; i < r->n_remote; i++) {
+        r->remote[i].in_round = false;
     }
+}
+
+static void send_probes(struct radapter *r)
+{
+    r->round_token = new_token(r);
+    r->round_acks = 0;
+    int self = voter_pos(r, r->cfg.id);
+    if (self >= 0) {
+        r->round_acks |= UINT64_C(1) << self;
+    }
+    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
+        const struct raft_server *s = &r->raft.configuration.servers[i];
+        if (s->role == RAFT_VOTER && s->id != r->cfg.id) {
+            radapter__rpc_send(r, s->id, PROTO_PEER_PROBE, r->round_token,
+                               r->round_term, 0);
+            r->probes_sent++;
+        }
+    }
+}
+
+static void round_timer_cb(uv_timer_t *h);
+
+static void start_leader_round(struct radapter *r)
+{
+    list_splice(&r->round_list, &r->wait_list);
+    for (size_t i = 0; i < r->n_remote; i++) {
+        r->remote[i].in_round = true;
+    }
+    r->round_inflight = true;
+    r->round_leader = r->cfg.id;
+    r->round_term = raft_current_term(&r->raft);
+    r->round_read_index = raft_commit_index(&r->raft);
+    send_probes(r);
+    uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+}
+
+static void start_follower_round(struct radapter *r, uint64_t leader)
+{
+    list_splice(&r->round_list, &r->wait_list);
+    r->round_inflight = true;
+    r->round_leader = leader;
+    r->round_token = new_token(r);
+    radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ, r->round_token, 0,
+                       0);
+    uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+}
+
+static void round_timer_cb(uv_timer_t *h)
+{
+    struct radapter *r = h->data;
+    if (r->closing || !r->round_inflight) {
+        return;
+    }
+    r->rounds_retried++;
+    if (r->round_leader == r->cfg.id) {
+        if (radapter__is_ready(r) &&
+            raft_current_term(&r->raft) == r->round_term) {
+            send_probes(r); /* same reads, same read index, new token */
+            uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+            return;
+        }
+    } else {
+        raft_id leader = 0;
+        const char *addr = NULL;
+        raft_leader(&r->raft, &leader, &addr);
+        if (leader == r->round_leader && leader != r->cfg.id) {
+            r->round_token = new_token(r);
+            radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ,
+                               r->round_token, 0, 0);
+            uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+            return;
+        }
+    }
+    abandon_round(r);
     radapter__reads_process(r);
-    rearm(r);
+}
+
+/* Answers every follower request the confirmed round covered. */
+static void answer_remotes(struct radapter *r, uint64_t index, int status)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_remote; i++) {
+        struct radapter__remote *m = &r->remote[i];
+        if (m->in_round || status != 0) {
+            radapter__rpc_send(r, m->from, PROTO_PEER_READINDEX_RESP, m->req_id,
+                               index, (uint64_t)(int64_t)status);
+            if (status == 0) {
+                r->remote_reads++;
+            }
+        } else {
+            r->remote[k++] = *m;
+        }
+    }
+    r->n_remote = k;
+}
+
+static void on_ack(struct radapter *r,
+                   uint64_t from,
+                   uint64_t token,
+                   uint64_t term)
+{
+    int pos;
+    int n = 0;
+    uint64_t voters;
+    if (!r->round_inflight || r->round_leader != r->cfg.id ||
+        token != r->round_token || term != r->round_term ||
+        !radapter__is_ready(r) || raft_current_term(&r->raft) != term) {
+        return; /* a late or foreign ACK: never counts */
+    }
+    pos = voter_pos(r, from);
+    if (pos < 0) {
+        return;
+    }
+    r->round_acks |= UINT64_C(1) << pos;
+    for (uint64_t a = r->round_acks; a != 0; a &= a - 1) {
+        n++;
+    }
+    voters = radapter__voters(r);
+    if ((uint64_t)n * 2 <= voters) {
+        return;
+    }
+    r->round_inflight = false;
+    uv_timer_stop(&r->round_timer);
+    r->rounds_confirmed++;
+    confirm_reads(r, r->round_read_index);
+    answer_remotes(r, r->round_read_index, 0);
+    radapter__reads_process(r);
+}
+
+static void on_readindex_req(struct radapter *r, uint64_t from, uint64_t id)
+{
+    size_t i;
+    if (!radapter__is_ready(r)) {
+        radapter__rpc_send(r, from, PROTO_PEER_READINDEX_RESP, id, 0,
+                           (uint64_t)(int64_t)RADAPTER_ENOTLEADER);
+        return;
+    }
+    for (i = 0; i < r->n_remote; i++) {
+        if (r->remote[i].from == from) {
+            break; /* a retry replaces the earlier request */
+        }
+    }
+    if (i == r->n_remote) {
+        if (r->n_remote == RADAPTER_MAX_VOTERS) {
+            radapter__rpc_send(r, from, PROTO_PEER_READINDEX_RESP, id, 0,
+                               (uint64_t)(int64_t)RADAPTER_EBUSY);
+            return;
+        }
+        r->n_remote++;
+    }
+    r->remote[i].from = from;
+    r->remote[i].req_id = id;
+    r->remote[i].in_round = false;
+    radapter__reads_process(r);
+}
+
+static void on_readindex_resp(struct radapter *r,
+                              uint64_t from,
+                              uint64_t id,
+                              uint64_t index,
+                              int status)
+{
+    if (!r->round_inflight || r->round_leader == r->cfg.id ||
+        from != r->round_leader || id != r->round_token) {
+        return;
+    }
+    if (status != 0) {
+        /* The leader could not serve it now; the retry timer asks again
+         * (or asks the new leader) until the reads' deadlines. */
+        return;
+    }
+    r->round_inflight = false;
+    uv_timer_stop(&r->round_timer);
+    confirm_reads(r, index);
+    radapter__reads_process(r);
+}
+
+void radapter__rpc_on_msg(struct radapter *r,
+                          uint64_t from,
+                          const struct proto_peer_msg *m)
+{
+    if (r->closing || !r->started) {
+        return;
+    }
+    switch (m->type) {
+        case PROTO_PEER_PROBE:
+            /* Peer side: answer with our current term; touch nothing. */
+            radapter__rpc_send(r, from, PROTO_PEER_ACK, m->a,
+                               raft_current_term(&r->raft), 0);
+            break;
+        case PROTO_PEER_ACK:
+            on_ack(r, from, m->a, m->b);
+            break;
+        case PROTO_PEER_READINDEX_REQ:
+            on_readindex_req(r, from, m->a);
+            break;
+        case PROTO_PEER_READINDEX_RESP:
+            on_readindex_resp(r, from, m->a, m->b, (int)(int64_t)m->c);
+            break;
+        default:
+            break;
+    }
 }
 
 void radapter__reads_process(struct radapter *r)
 {
-    if (r->closing || r->heap_len == 0) {
+    raft_id leader = 0;
+    const char *addr = NULL;
+
+    if (r->closing || !r->started) {
         return;
     }
-    if (!radapter__is_leader(r)) {
-        if (radapter__other_leader(r) && !r->round_inflight) {
-            /* Issue 3 serves reads on followers; until then they fail. */
-            finish_list(r, &r->wait_list, RADAPTER_ENOTLEADER);
-            finish_list(r, &r->round_list, RADAPTER_ENOTLEADER);
+    serve_applied(r);
+    if (r->heap_len == 0 && r->n_remote == 0) {
+        return;
+    }
+    if (radapter__is_leader(r)) {
+        if (r->round_inflight &&
+            (r->round_leader != r->cfg.id ||
+             r->round_term != raft_current_term(&r->raft))) {
+            abandon_round(r);
+        }
+        if (!radapter__is_ready(r)) {
+            return; /* the ready barrier's callback calls us again */
+        }
+        if (radapter__voters(r) <= 1) {
+            confirm_reads(r, raft_commit_index(&r->raft));
+            list_splice(&r->round_list, &r->wait_list);
+            confirm_reads(r, raft_commit_index(&r->raft));
+            serve_applied(r);
             rearm(r);
+            return;
+        }
+        if (!r->round_inflight &&
+            (!list_empty(&r->wait_list) || r->n_remote > 0)) {
+            start_leader_round(r);
         }
         return;
     }
-    if (!radapter__is_ready(r)) {
-        return; /* the ready barrier's callback calls us again */
+    /* Not the leader: requests followers sent us while we led are void. */
+    if (r->n_remote > 0) {
+        answer_remotes(r, 0, RADAPTER_ENOTLEADER);
     }
-    if (radapter__voters(r) <= 1) {
-        finish_list(r, &r->round_list, 0);
-        finish_list(r, &r->wait_list, 0);
-        rearm(r);
-        return;
+    raft_leader(&r->raft, &leader, &addr);
+    if (r->round_inflight &&
+        (r->round_leader == r->cfg.id || leader != r->round_leader)) {
+        abandon_round(r);
     }
-    if (!r->round_inflight && !list_empty(&r->wait_list)) {
-        list_splice(&r->round_list, &r->wait_list);
-        r->round_req.data = r;
-        r->round_term = raft_current_term(&r->raft);
-        if (raft_barrier(&r->raft, &r->round_req, round_cb) == 0) {
-            r->round_inflight = true;
-        } else {
-            list_splice(&r->wait_list, &r->round_list);
-        }
+    if (leader != 0 && leader != r->cfg.id && !r->round_inflight &&
+        !list_empty(&r->wait_list)) {
+        start_follower_round(r, leader);
     }
 }
-
 /* ------------------------------------------------------------------------
  * Public entry points.
  * ---------------------------------------------------------------------- */
@@ -257,9 +530,6 @@ int radapter_read(struct radapter *r,
     if (r->closing || !r->started) {
         return RADAPTER_ESHUTDOWN;
     }
-    if (!radapter__is_leader(r) && radapter__other_leader(r)) {
-        return RADAPTER_ENOTLEADER;
-    }
     if (r->heap_len >= r->cfg.max_pending_reads) {
         r->reads_refused++;
         return RADAPTER_EBUSY;
@@ -275,7 +545,7 @@ int radapter_read(struct radapter *r,
     }
     cap = uv_now(r->loop) + r->cfg.verify_timeout_ms;
     req->deadline_ms = deadline_ms < cap ? deadline_ms : cap;
-    req->read_index = raft_commit_index(&r->raft);
+    req->read_index = 0; /* set when a round confirms */
     req->cb = cb;
     req->arg = arg;
     req->queued = true;
@@ -305,12 +575,25 @@ void radapter_read_cancel(struct radapter *r, struct radapter_read *req)
 
 void radapter__reads_init(struct radapter *r)
 {
+    uint8_t nonce[8] = {0};
     list_init(&r->wait_list);
     list_init(&r->round_list);
+    list_init(&r->apply_list);
+    /* Tokens: random high bits per boot, so no token repeats across
+     * restarts either; the counter takes the low bits. */
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) {
+        memcpy(nonce, &r, sizeof(void *) < 8 ? sizeof(void *) : 8);
+    }
+    for (int i = 0; i < 8; i++) {
+        r->token_nonce = (r->token_nonce << 8) | nonce[i];
+    }
+    r->token_nonce &= ~UINT64_C(0xffffffff);
 }
 
 void radapter__reads_fail_all(struct radapter *r, int status)
 {
+    r->round_inflight = false;
+    finish_list(r, &r->apply_list, status);
     finish_list(r, &r->round_list, status);
     finish_list(r, &r->wait_list, status);
 }
