@@ -128,7 +128,7 @@ static uint64_t field_read(const unsigned char *p,
         uint64_t b = off + i;
         unsigned bit = 0;
         if ((b >> 3) < len) {
-            bit = (p[b >> 3] >> (7 - (b & 7))) & 1u;
+            bit = ((unsigned)p[b >> 3] >> (7 - (b & 7))) & 1u;
         }
         v = (v << 1) | bit;
     }

@@ -19,33 +19,34 @@
  * far from errno. kv_strerror() gives Redis 7's text for each (without the
  * leading '-' and without CRLF); the server frames it. */
 enum kv_err {
-    KV_ERR_WRONGTYPE = -12001,  /* WRONGTYPE Operation against a key ... */
-    KV_ERR_NOTINT,              /* ERR value is not an integer or out of range */
-    KV_ERR_NOTFLOAT,            /* ERR value is not a valid float */
-    KV_ERR_OVERFLOW,            /* ERR increment or decrement would overflow */
-    KV_ERR_NANINF,              /* ERR increment would produce NaN or Infinity */
-    KV_ERR_SYNTAX,              /* ERR syntax error */
-    KV_ERR_NOKEY,               /* ERR no such key */
-    KV_ERR_BADEXPIRE,           /* ERR invalid expire time in '%s' command */
-    KV_ERR_BITOFFSET,           /* ERR bit offset is not an integer or out of range */
-    KV_ERR_BITVALUE,            /* ERR bit is not an integer or out of range */
-    KV_ERR_TOOBIG,              /* ERR string exceeds maximum allowed size (proto-max-bulk-len) */
-    KV_ERR_ARITY,               /* ERR wrong number of arguments for '%s' command */
-    KV_ERR_UNKNOWN,             /* ERR unknown command (not a kv command) */
-    KV_ERR_NOMEM,               /* OOM: allocation failed; state unchanged */
+    KV_ERR_WRONGTYPE = -12001, /* WRONGTYPE Operation against a key ... */
+    KV_ERR_NOTINT,             /* ERR value is not an integer or out of range */
+    KV_ERR_NOTFLOAT,           /* ERR value is not a valid float */
+    KV_ERR_OVERFLOW,           /* ERR increment or decrement would overflow */
+    KV_ERR_NANINF,             /* ERR increment would produce NaN or Infinity */
+    KV_ERR_SYNTAX,             /* ERR syntax error */
+    KV_ERR_NOKEY,              /* ERR no such key */
+    KV_ERR_BADEXPIRE,          /* ERR invalid expire time in '%s' command */
+    KV_ERR_BITOFFSET, /* ERR bit offset is not an integer or out of range */
+    KV_ERR_BITVALUE,  /* ERR bit is not an integer or out of range */
+    KV_ERR_TOOBIG,    /* ERR string exceeds maximum allowed size
+                         (proto-max-bulk-len) */
+    KV_ERR_ARITY,     /* ERR wrong number of arguments for '%s' command */
+    KV_ERR_UNKNOWN,   /* ERR unknown command (not a kv command) */
+    KV_ERR_NOMEM,     /* OOM: allocation failed; state unchanged */
     /* Further codes may be added before KV_ERR__LAST by kv's authors; each
      * gets its exact Redis 7 text in kv_strerror. */
     /* ERR NX and XX, GT or LT options at the same time are not compatible */
     KV_ERR_EXPIRE_NXCOMBO,
     /* ERR GT and LT options at the same time are not compatible */
     KV_ERR_EXPIRE_GTLT,
-    KV_ERR_BADOPTION,  /* ERR Unsupported option %s (str: the option) */
-    KV_ERR_DBINDEX,    /* ERR DB index is out of range */
-    KV_ERR_SAMEOBJ,    /* ERR source and destination objects are the same */
-    KV_ERR_CURSOR,     /* ERR invalid cursor */
+    KV_ERR_BADOPTION, /* ERR Unsupported option %s (str: the option) */
+    KV_ERR_DBINDEX,   /* ERR DB index is out of range */
+    KV_ERR_SAMEOBJ,   /* ERR source and destination objects are the same */
+    KV_ERR_CURSOR,    /* ERR invalid cursor */
     /* ERR unknown subcommand '%s'. Try OBJECT HELP. (str: the subcommand) */
     KV_ERR_SUBCOMMAND,
-    KV_ERR_NOLFU,      /* ERR An LFU maxmemory policy is not selected, ... */
+    KV_ERR_NOLFU, /* ERR An LFU maxmemory policy is not selected, ... */
     /* Strings and bits (cmd_string.c, cmd_counter.c, cmd_lcs.c, cmd_bits.c,
      * cmd_bitfield.c). kv_strerror texts, without the leading '-':
      * OFFSET: "ERR offset is out of range"
@@ -154,15 +155,16 @@ void kv_store_clear(struct kv_store *s);
 
 struct kv_exec_ctx
 {
-    int64_t now_ms;          /* writes: the entry's stamp; reads: caller's
-                                clock. Keys with expire <= now_ms are absent. */
-    uint64_t max_bulk_len;   /* proto-max-bulk-len: cap on string growth */
-    uint64_t random;         /* randomness for RANDOMKEY (reads only) */
-    size_t scan_max_count;   /* cap on work per SCAN/KEYS call (0: none) */
+    int64_t now_ms;        /* writes: the entry's stamp; reads: caller's
+                              clock. Keys with expire <= now_ms are absent. */
+    uint64_t max_bulk_len; /* proto-max-bulk-len: cap on string growth */
+    uint64_t random;       /* randomness for RANDOMKEY (reads only) */
+    size_t scan_max_count; /* cap on work per SCAN/KEYS call (0: none) */
 };
 
 /* Flags of a kv command. */
-#define KV_CMD_WRITE    (1u << 0) /* may modify the keyspace: goes through raft */
+#define KV_CMD_WRITE (1u << 0) /* may modify the keyspace: goes through raft \
+                                */
 #define KV_CMD_READONLY (1u << 1) /* never modifies the keyspace */
 
 /* Looks up a kv command by name (case-insensitive). Returns its flags in
@@ -196,7 +198,9 @@ void kv_exec(struct kv_store *s,
 size_t kv_store_sample_expired(struct kv_store *s,
                                int64_t now_ms,
                                size_t max,
-                               void (*cb)(void *arg, const char *key, size_t len),
+                               void (*cb)(void *arg,
+                                          const char *key,
+                                          size_t len),
                                void *arg);
 
 /* Deletes @key if it exists and expire <= @now_ms. Returns true if it did. */

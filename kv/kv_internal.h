@@ -116,7 +116,9 @@ typedef void (*kv__visit_cb)(void *arg, struct kv_entry *e);
  * the scan is complete). Every key present for the whole scan is visited
  * at least once, even if the table is resized between steps; expired keys
  * are visited too (the caller filters). */
-uint64_t kv__scan(struct kv_store *s, uint64_t cursor, kv__visit_cb fn,
+uint64_t kv__scan(struct kv_store *s,
+                  uint64_t cursor,
+                  kv__visit_cb fn,
                   void *arg);
 
 /* Calls @fn for every entry, expired or not, in table order. */
