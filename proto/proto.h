@@ -275,9 +275,18 @@ enum proto_peer_type {
     PROTO_PEER_READINDEX_RESP = 4, /* a = request id, b = read index,
                                       c = status (0 or a RADAPTER_E* code
                                       stored as two's complement) */
+    PROTO_PEER_FORWARD = 5,        /* a = request id, b = deadline budget in
+                                      ms; payload: u32 argc, then per
+                                      argument u32 length and bytes */
+    PROTO_PEER_FORWARD_RESP = 6,   /* a = request id, b = status (as for
+                                      READINDEX_RESP); payload: the reply,
+                                      opaque to proto */
 };
 
-#define PROTO_PEER_MAX_FRAME (64u * 1024 * 1024)
+/* Largest frame accepted: room for a bulk of proto-max-bulk-len's default
+ * (512 MB) plus framing, since a forwarded write or its reply may carry
+ * one. A connection's buffer grows only with bytes that arrive. */
+#define PROTO_PEER_MAX_FRAME (600u * 1024 * 1024)
 
 /* A decoded frame. */
 struct proto_peer_msg
@@ -286,6 +295,8 @@ struct proto_peer_msg
     uint64_t a;
     uint64_t b;
     uint64_t c;
+    const unsigned char *payload; /* view into the parsed buffer, or NULL */
+    size_t payload_len;           /* bytes of payload */
 };
 
 /* Appends a frame of @type with fields @a, @b, @c (those the type has).
@@ -295,6 +306,35 @@ int proto_peer_write(struct proto_buf *out,
                      uint64_t a,
                      uint64_t b,
                      uint64_t c);
+
+/* Appends a frame of @type (FORWARD or FORWARD_RESP) with fields @a, @b
+ * and a payload built from @parts: @nparts byte strings concatenated
+ * (borrowed during the call). Returns 0, -EINVAL (too big) or -ENOMEM
+ * (@out unchanged). */
+int proto_peer_write_payload(struct proto_buf *out,
+                             enum proto_peer_type type,
+                             uint64_t a,
+                             uint64_t b,
+                             const void *const *parts,
+                             const size_t *lens,
+                             size_t nparts);
+
+/* Encodes argv as a FORWARD payload into @out (appending). Returns 0,
+ * -EINVAL or -ENOMEM. */
+int proto_peer_encode_args(struct proto_buf *out,
+                           int argc,
+                           const char *const *argv,
+                           const size_t *lens);
+
+/* Decodes a FORWARD payload. On success returns argc (>= 1) and fills
+ * @argv/@lens (caller-provided arrays of @cap slots) with views into the
+ * payload; returns PROTO_EMALFORMED for a bad payload or more than @cap
+ * arguments. */
+int proto_peer_decode_args(const unsigned char *payload,
+                           size_t len,
+                           const char **argv,
+                           size_t *lens,
+                           size_t cap);
 
 /* Decodes one frame from @buf (@len bytes). Returns the bytes it took
  * (> 0) and fills @out, 0 when more bytes are needed, or PROTO_EMALFORMED

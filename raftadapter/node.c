@@ -289,6 +289,7 @@ static void cron_cb(uv_timer_t *h)
         return;
     }
     radapter__expire_cycle(r);
+    radapter__forward_tick(r);
     kv_store_rehash_step(r->store, 100);
 }
 
@@ -607,6 +608,8 @@ void radapter_close(struct radapter *r, radapter_close_cb cb)
     r->close_cb = cb;
     radapter__reads_fail_all(r, RADAPTER_ESHUTDOWN);
     radapter__propose_fail_all(r, RADAPTER_ESHUTDOWN);
+    /* Sent to the leader already: they may yet apply. */
+    radapter__forward_fail_all(r, RADAPTER_EUNKNOWN);
     radapter__rpc_close_all(r);
     raft_close(&r->raft, raft_closed_cb);
 }

@@ -121,11 +121,12 @@ int radapter_propose(struct radapter *r,
     if (r->closing) {
         return RADAPTER_ESHUTDOWN;
     }
-    if (!radapter__is_leader(r) && radapter__other_leader(r)) {
-        return RADAPTER_ENOTLEADER;
-    }
     if (r->pending_cmds >= r->cfg.max_pending_writes) {
         return RADAPTER_EBUSY;
+    }
+    if (!radapter__is_leader(r) && radapter__other_leader(r)) {
+        /* A follower: the leader proposes it for us (forward.c). */
+        return radapter__forward(r, argc, argv, lens, cb, arg);
     }
     if (r->open != NULL &&
         proto_log_writer_size(&r->open->writer) >= r->cfg.max_batch_bytes) {

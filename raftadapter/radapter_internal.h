@@ -100,8 +100,38 @@ int radapter__rpc_send(struct radapter *r,
                        uint64_t b,
                        uint64_t c);
 
+/* As radapter__rpc_send, for FORWARD / FORWARD_RESP with a payload made
+ * of @nparts byte strings (borrowed during the call). */
+int radapter__rpc_send_payload(struct radapter *r,
+                               uint64_t to,
+                               enum proto_peer_type type,
+                               uint64_t a,
+                               uint64_t b,
+                               const void *const *parts,
+                               const size_t *lens,
+                               size_t nparts);
+
 /* Closes every RPC connection (shutdown). */
 void radapter__rpc_close_all(struct radapter *r);
+
+/* forward.c: writes proposed on a follower go to the leader. */
+struct radapter__fwd;
+/* Sends argv to the leader; @cb later, in proposal order. Returns 0, or
+ * RADAPTER_ENOTLEADER / -ENOMEM without calling @cb. */
+int radapter__forward(struct radapter *r,
+                      int argc,
+                      const char *const *argv,
+                      const size_t *lens,
+                      radapter_write_cb cb,
+                      void *arg);
+/* Deadlines and retries; called from the cron timer. */
+void radapter__forward_tick(struct radapter *r);
+void radapter__forward_fail_all(struct radapter *r, int status);
+void radapter__forward_on_msg(struct radapter *r,
+                              uint64_t from,
+                              const struct proto_peer_msg *m);
+/* A request id or probe token never used before in this boot. */
+uint64_t radapter__new_token(struct radapter *r);
 
 /* readindex.c: handles a frame from node @from. */
 void radapter__rpc_on_msg(struct radapter *r,
@@ -199,6 +229,13 @@ struct radapter
     struct radapter__rpc_conn *rpc_conns; /* weak list: open connections */
     int rpc_open;                         /* connections not yet freed */
     struct radapter__rpc_link *links;     /* owned: outgoing links */
+
+    /* Forwarded writes (forward.c). */
+    struct radapter__fwd *fwd_head; /* owned FIFO, proposal order */
+    struct radapter__fwd *fwd_tail; /* weak */
+    uint64_t forwarded_writes;      /* FORWARD frames sent */
+    uint64_t forward_retries;       /* of which re-sends */
+    uint64_t forward_unknown;       /* budget ran out, outcome unknown */
 
     /* Shutdown. */
     bool raft_closed; /* raft_close completed */

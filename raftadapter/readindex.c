@@ -197,7 +197,7 @@ static uint64_t retry_ms(struct radapter *r)
     return r->cfg.heartbeat_ms < 20 ? 20 : r->cfg.heartbeat_ms;
 }
 
-static uint64_t new_token(struct radapter *r)
+uint64_t radapter__new_token(struct radapter *r)
 {
     return r->token_nonce ^ ++r->token_counter;
 }
@@ -260,7 +260,7 @@ static void abandon_round(struct radapter *r)
 
 static void send_probes(struct radapter *r)
 {
-    r->round_token = new_token(r);
+    r->round_token = radapter__new_token(r);
     r->round_acks = 0;
     int self = voter_pos(r, r->cfg.id);
     if (self >= 0) {
@@ -297,7 +297,7 @@ static void start_follower_round(struct radapter *r, uint64_t leader)
     list_splice(&r->round_list, &r->wait_list);
     r->round_inflight = true;
     r->round_leader = leader;
-    r->round_token = new_token(r);
+    r->round_token = radapter__new_token(r);
     radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ, r->round_token, 0,
                        0);
     uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
@@ -322,7 +322,7 @@ static void round_timer_cb(uv_timer_t *h)
         const char *addr = NULL;
         raft_leader(&r->raft, &leader, &addr);
         if (leader == r->round_leader && leader != r->cfg.id) {
-            r->round_token = new_token(r);
+            r->round_token = radapter__new_token(r);
             radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ,
                                r->round_token, 0, 0);
             uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
@@ -454,6 +454,10 @@ void radapter__rpc_on_msg(struct radapter *r,
             break;
         case PROTO_PEER_READINDEX_RESP:
             on_readindex_resp(r, from, m->a, m->b, (int)(int64_t)m->c);
+            break;
+        case PROTO_PEER_FORWARD:
+        case PROTO_PEER_FORWARD_RESP:
+            radapter__forward_on_msg(r, from, m);
             break;
         default:
             break;

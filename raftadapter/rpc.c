@@ -375,6 +375,34 @@ int radapter__rpc_send(struct radapter *r,
     return conn_send(conn, type, a, b, c);
 }
 
+int radapter__rpc_send_payload(struct radapter *r,
+                               uint64_t to,
+                               enum proto_peer_type type,
+                               uint64_t a,
+                               uint64_t b,
+                               const void *const *parts,
+                               const size_t *lens,
+                               size_t nparts)
+{
+    struct radapter__rpc_conn *conn;
+    if (r->closing) {
+        return RADAPTER_ESHUTDOWN;
+    }
+    conn = link_conn(r, to);
+    if (conn == NULL || conn->closing) {
+        return RADAPTER_ENOTLEADER;
+    }
+    if (conn->out.len > MAX_OUTPUT) {
+        return RADAPTER_EBUSY;
+    }
+    if (proto_peer_write_payload(&conn->out, type, a, b, parts, lens, nparts) !=
+        0) {
+        return -ENOMEM;
+    }
+    flush(conn);
+    return 0;
+}
+
 void radapter__rpc_close_all(struct radapter *r)
 {
     while (r->rpc_conns != NULL) {
