@@ -662,4 +662,11 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     out->reads_refused = r->reads_refused;
     out->expired_keys = r->expired_keys;
     out->leader_changes = r->leader_changes;
+    out->probes_sent = r->probes_sent;
+    out->rounds_confirmed = r->rounds_confirmed;
+    out->rounds_retried = r->rounds_retried;
+    out->remote_reads = r->remote_reads;
+    out->forwarded_writes = r->forwarded_writes;
+    out->forward_retries = r->forward_retries;
+    out->forward_unknown = r->forward_unknown;
 }

@@ -202,6 +202,13 @@ struct radapter_info
     uint64_t reads_refused;
     uint64_t expired_keys; /* keys removed by active expiry */
     uint64_t leader_changes;
+    uint64_t probes_sent;      /* leader-verification probes sent */
+    uint64_t rounds_confirmed; /* verification rounds a majority confirmed */
+    uint64_t rounds_retried;   /* rounds re-sent with a new token */
+    uint64_t remote_reads;     /* read indexes served to followers */
+    uint64_t forwarded_writes; /* writes this follower sent to the leader */
+    uint64_t forward_retries;  /* of which re-sends (never proposed) */
+    uint64_t forward_unknown;  /* forwarded writes with unknown outcome */
 };
 
 /* Fills @out with the node's current state (views valid until the next

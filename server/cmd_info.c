@@ -295,6 +295,13 @@ static void sec_raft(struct proto_buf *b, struct srv_server *srv)
     add(b, "reads_refused:%llu", (unsigned long long)ri.reads_refused);
     add(b, "expired_keys:%llu", (unsigned long long)ri.expired_keys);
     add(b, "leader_changes:%llu", (unsigned long long)ri.leader_changes);
+    add(b, "probes_sent:%llu", (unsigned long long)ri.probes_sent);
+    add(b, "rounds_confirmed:%llu", (unsigned long long)ri.rounds_confirmed);
+    add(b, "rounds_retried:%llu", (unsigned long long)ri.rounds_retried);
+    add(b, "remote_reads:%llu", (unsigned long long)ri.remote_reads);
+    add(b, "forwarded_writes:%llu", (unsigned long long)ri.forwarded_writes);
+    add(b, "forward_retries:%llu", (unsigned long long)ri.forward_retries);
+    add(b, "forward_unknown:%llu", (unsigned long long)ri.forward_unknown);
 }
 
 /* ------------------------------------------------------------------------
