@@ -20,9 +20,10 @@ for line in lines:
     t = json.loads(line)
     out = t.get("stdout") or ""
     result = t.get("result", "")
-    if t.get("protocol", "") == "tap" or re.search(r"^1\.\.\d+", out, re.M):
-        ok = len(re.findall(r"^ok \d+", out, re.M))
-        bad = len(re.findall(r"^not ok \d+", out, re.M))
+    if re.search(r"^1\.\.\d+", out, re.M) or re.search(r"^(not )?ok\b", out, re.M):
+        # Criterion writes "ok - name", others "ok 3 - name".
+        ok = len(re.findall(r"^ok\b", out, re.M))
+        bad = len(re.findall(r"^not ok\b", out, re.M))
         plan = re.search(r"^1\.\.(\d+)", out, re.M)
         missing = max(0, int(plan.group(1)) - ok - bad) if plan else 0
         if ok + bad == 0 and result not in ("OK", "EXPECTEDFAIL"):
