@@ -99,6 +99,26 @@ int proto_log_writer_add_cmd(struct proto_log_writer *w,
     return 0;
 }
 
+int proto_log_writer_add_cmd_id(struct proto_log_writer *w,
+                                uint64_t id,
+                                int argc,
+                                const char *const *argv,
+                                const size_t *lens)
+{
+    size_t start = w->buf.len;
+    unsigned char x[8];
+    int rv;
+    put_u64(x, id);
+    if (proto_buf_append(&w->buf, x, 8) != 0) {
+        return -ENOMEM;
+    }
+    rv = proto_log_writer_add_cmd(w, argc, argv, lens);
+    if (rv != 0) {
+        w->buf.len = start;
+    }
+    return rv;
+}
+
 int proto_log_writer_add_key(struct proto_log_writer *w,
                              const char *key,
                              size_t len)
@@ -171,8 +191,9 @@ int proto_log_reader_init(struct proto_log_reader *r,
     if (p[0] != PROTO_LOG_VERSION) {
         return PROTO_EVERSION;
     }
-    if ((p[1] != PROTO_LOG_BATCH && p[1] != PROTO_LOG_EXPIRE) || p[2] != 0 ||
-        p[3] != 0) {
+    if ((p[1] != PROTO_LOG_BATCH && p[1] != PROTO_LOG_EXPIRE &&
+         p[1] != PROTO_LOG_BATCH_IDS) ||
+        p[2] != 0 || p[3] != 0) {
         return PROTO_EMALFORMED;
     }
     body_len = get_u32(p + 4);
@@ -223,12 +244,31 @@ static int at_end(struct proto_log_reader *r)
 
 int proto_log_reader_next_cmd(struct proto_log_reader *r, struct proto_cmd *out)
 {
-    uint32_t argc;
+    uint64_t id;
     if (r->type != PROTO_LOG_BATCH) {
+        return PROTO_EMALFORMED;
+    }
+    return proto_log_reader_next_cmd_id(r, out, &id);
+}
+
+int proto_log_reader_next_cmd_id(struct proto_log_reader *r,
+                                 struct proto_cmd *out,
+                                 uint64_t *id)
+{
+    uint32_t argc;
+    if (r->type != PROTO_LOG_BATCH && r->type != PROTO_LOG_BATCH_IDS) {
         return PROTO_EMALFORMED;
     }
     if (r->remaining == 0) {
         return at_end(r);
+    }
+    *id = 0;
+    if (r->type == PROTO_LOG_BATCH_IDS) {
+        if (r->end - r->pos < 8) {
+            return PROTO_EMALFORMED;
+        }
+        *id = get_u64(r->pos);
+        r->pos += 8;
     }
     if (r->end - r->pos < 4) {
         return PROTO_EMALFORMED;

@@ -162,6 +162,9 @@ int proto_write_verbatim(struct proto_buf *b,
  *                        its own clock
  *   body, PROTO_LOG_BATCH:
  *     u32 ncmds, then per command: u32 argc, then per argument: u32 len, bytes
+ *   body, PROTO_LOG_BATCH_IDS: as BATCH, but each command is preceded by
+ *     u64 request id (0: none); the state machine applies a command whose
+ *     id it has seen only once and answers its retries with the first reply
  *   body, PROTO_LOG_EXPIRE:
  *     u32 nkeys, then per key: u32 len, bytes
  *   padding: zero bytes up to a multiple of 8 (libraft rejects other sizes)
@@ -174,8 +177,9 @@ int proto_write_verbatim(struct proto_buf *b,
 #define PROTO_LOG_HEADER_LEN 16
 
 enum proto_log_type {
-    PROTO_LOG_BATCH = 1,  /* client commands, group-committed */
-    PROTO_LOG_EXPIRE = 2, /* delete these keys if expired at stamp_ms */
+    PROTO_LOG_BATCH = 1,     /* client commands, group-committed */
+    PROTO_LOG_EXPIRE = 2,    /* delete these keys if expired at stamp_ms */
+    PROTO_LOG_BATCH_IDS = 3, /* client commands, each with a request id */
 };
 
 /* Builds one entry. Usage: proto_log_writer_init, then _add_cmd (or
@@ -198,6 +202,14 @@ int proto_log_writer_add_cmd(struct proto_log_writer *w,
                              int argc,
                              const char *const *argv,
                              const size_t *lens);
+
+/* Appends a command with request id @id (BATCH_IDS entries). As
+ * proto_log_writer_add_cmd otherwise. */
+int proto_log_writer_add_cmd_id(struct proto_log_writer *w,
+                                uint64_t id,
+                                int argc,
+                                const char *const *argv,
+                                const size_t *lens);
 
 /* Appends a key (EXPIRE entries). Returns 0 or -ENOMEM (unchanged). */
 int proto_log_writer_add_key(struct proto_log_writer *w,
@@ -245,6 +257,12 @@ int proto_log_reader_init(struct proto_log_reader *r,
  * PROTO_EMALFORMED / -ENOMEM. */
 int proto_log_reader_next_cmd(struct proto_log_reader *r,
                               struct proto_cmd *out);
+
+/* As proto_log_reader_next_cmd, for BATCH and BATCH_IDS entries, also
+ * giving the command's request id in @id (0 for BATCH entries). */
+int proto_log_reader_next_cmd_id(struct proto_log_reader *r,
+                                 struct proto_cmd *out,
+                                 uint64_t *id);
 
 /* Reads the next key of an EXPIRE entry. Returns 1, 0 at the end, or
  * PROTO_EMALFORMED. */

@@ -6,13 +6,16 @@
  * once it is applied; the follower runs the caller's callback with the
  * decoded reply.
  *
- * Never twice: a request is re-sent (to the leader as known at that time,
- * at most FORWARD_ATTEMPTS times within cfg.verify_timeout_ms, with a short
- * back-off) only when it certainly was not proposed: the link could not
- * take it, or the receiver answered RADAPTER_ENOTLEADER before proposing.
- * When the budget runs out with no answer, or the leader reports the
- * outcome unknown, the caller gets RADAPTER_EUNKNOWN. (Retrying those too
- * needs client-session ids deduplicated by the state machine: issue 3.)
+ * Never twice: every request carries an id that stays the same across its
+ * attempts, and the state machine applies an id once (dedup.c): a retry of
+ * a write that did commit gets the first reply back. So a request is
+ * re-sent (to the leader as known then, at most FORWARD_ATTEMPTS times
+ * within cfg.verify_timeout_ms, with a short back-off) when the link could
+ * not take it, when the receiver refused it, when the leader lost
+ * leadership with the outcome unknown, or when an attempt got no answer in
+ * its share of the budget. When the budget or the attempts run out, the
+ * caller gets RADAPTER_EUNKNOWN if any attempt may have been proposed,
+ * RADAPTER_ENOTLEADER if none was.
  *
  * Order: callbacks of one node's forwarded writes run in the order they
  * were proposed, whatever order the answers arrive in: a finished request
@@ -31,7 +34,10 @@
 
 struct radapter__fwd
 {
-    uint64_t id;                /* request id of the current attempt */
+    uint64_t id;                /* request id, the same for every attempt */
+    uint64_t attempt_end;       /* uv_now() by which this attempt expects
+                                   an answer */
+    bool maybe_proposed;        /* an attempt may have reached a proposal */
     radapter_write_cb cb;       /* the proposer's callback */
     void *arg;                  /* borrowed: passed to cb */
     uint64_t deadline;          /* uv_now() by which it must finish */
@@ -59,7 +65,7 @@ static int put(struct proto_buf *b, uint64_t v, int n)
     return proto_buf_append(b, x, (size_t)n);
 }
 
-static int encode_reply(struct proto_buf *b, const struct kv_reply *r)
+int radapter__reply_encode(struct proto_buf *b, const struct kv_reply *r)
 {
     uint64_t d;
     if (put(b, (uint64_t)r->type, 1) != 0) {
@@ -89,7 +95,7 @@ static int encode_reply(struct proto_buf *b, const struct kv_reply *r)
                 return -ENOMEM;
             }
             for (size_t i = 0; i < r->n; i++) {
-                if (encode_reply(b, &r->elems[i]) != 0) {
+                if (radapter__reply_encode(b, &r->elems[i]) != 0) {
                     return -ENOMEM;
                 }
             }
@@ -199,6 +205,18 @@ static int decode_reply(const unsigned char *p,
  * ---------------------------------------------------------------------- */
 
 /* Runs the callbacks of finished requests at the head of the FIFO. */
+int radapter__reply_decode(const unsigned char *p,
+                           size_t len,
+                           struct kv_reply *out)
+{
+    size_t pos = 0;
+    int rv = decode_reply(p, len, &pos, out, 0);
+    if (rv == 0 && pos != len) {
+        rv = -EPROTO;
+    }
+    return rv;
+}
+
 static void deliver(struct radapter *r)
 {
     while (r->fwd_head != NULL && r->fwd_head->done) {
@@ -226,7 +244,7 @@ static void finish_fwd(struct radapter__fwd *f, int status)
     f->retry_at = 0;
 }
 
-/* Sends the current attempt; returns 0 if it left this node. */
+/* Sends an attempt; returns 0 if it left this node. */
 static int send_fwd(struct radapter *r, struct radapter__fwd *f)
 {
     raft_id leader = 0;
@@ -234,32 +252,48 @@ static int send_fwd(struct radapter *r, struct radapter__fwd *f)
     uint64_t now = uv_now(r->loop);
     const void *parts[1] = {f->args.data};
     size_t lens[1] = {f->args.len};
+    int rv;
 
     raft_leader(&r->raft, &leader, &addr);
     if (leader == 0 || leader == r->cfg.id) {
         return RADAPTER_ENOTLEADER;
     }
-    f->id = radapter__new_token(r);
     f->attempts++;
-    r->forwarded_writes++;
     if (f->attempts > 1) {
         r->forward_retries++;
     }
-    return radapter__rpc_send_payload(r, leader, PROTO_PEER_FORWARD, f->id,
-                                      f->deadline > now ? f->deadline - now : 0,
-                                      parts, lens, 1);
+    f->attempt_end = now + r->cfg.verify_timeout_ms / FORWARD_ATTEMPTS;
+    rv = radapter__rpc_send_payload(r, leader, PROTO_PEER_FORWARD, f->id,
+                                    f->deadline > now ? f->deadline - now : 0,
+                                    parts, lens, 1);
+    if (rv == 0) {
+        r->forwarded_writes++;
+        f->maybe_proposed = true;
+    }
+    return rv;
 }
 
-/* Plans another attempt, or gives up. The request was not proposed. */
+static void finish_unknown_or_not(struct radapter *r, struct radapter__fwd *f)
+{
+    if (f->maybe_proposed) {
+        r->forward_unknown++;
+        finish_fwd(f, RADAPTER_EUNKNOWN);
+    } else {
+        finish_fwd(f, RADAPTER_ENOTLEADER);
+    }
+}
+
+/* Plans another attempt, or gives up. */
 static void retry_or_fail(struct radapter *r, struct radapter__fwd *f)
 {
     uint64_t now = uv_now(r->loop);
     uint64_t at = now + FORWARD_BACKOFF * (uint64_t)f->attempts;
     if (f->attempts >= FORWARD_ATTEMPTS || at >= f->deadline) {
-        finish_fwd(f, RADAPTER_ENOTLEADER);
+        finish_unknown_or_not(r, f);
         return;
     }
     f->retry_at = at;
+    f->attempt_end = 0;
 }
 
 int radapter__forward(struct radapter *r,
@@ -280,6 +314,7 @@ int radapter__forward(struct radapter *r,
     }
     f->cb = cb;
     f->arg = arg;
+    f->id = radapter__new_token(r);
     f->deadline = uv_now(r->loop) + r->cfg.verify_timeout_ms;
     if (send_fwd(r, f) != 0) {
         /* Not sent: nothing happened, say so at once. */
@@ -304,10 +339,13 @@ static void on_forward_resp(struct radapter *r, const struct proto_peer_msg *m)
     for (f = r->fwd_head; f != NULL && f->id != m->a; f = f->next) {
     }
     if (f == NULL || f->done) {
-        return; /* an earlier attempt's late answer, or already timed out */
+        return; /* already finished: a late answer to an earlier attempt */
     }
-    if (status == RADAPTER_ENOTLEADER) {
-        retry_or_fail(r, f); /* refused before proposing: safe to resend */
+    if (status == RADAPTER_ENOTLEADER || status == RADAPTER_EUNKNOWN ||
+        status == RADAPTER_ESHUTDOWN) {
+        /* Refused, or lost with the leader: resending the same id is safe
+         * either way (the state machine applies an id once). */
+        retry_or_fail(r, f);
     } else if (status != 0) {
         finish_fwd(f, status);
     } else {
@@ -331,14 +369,16 @@ void radapter__forward_tick(struct radapter *r)
             continue;
         }
         if (now >= f->deadline) {
-            /* It may have been proposed and applied: say we do not know. */
-            r->forward_unknown++;
-            finish_fwd(f, RADAPTER_EUNKNOWN);
+            finish_unknown_or_not(r, f);
         } else if (f->retry_at != 0 && now >= f->retry_at) {
             f->retry_at = 0;
             if (send_fwd(r, f) != 0) {
                 retry_or_fail(r, f);
             }
+        } else if (f->attempt_end != 0 && now >= f->attempt_end) {
+            /* No answer in this attempt's share of the budget: the leader
+             * or the link is gone; ask again (same id). */
+            retry_or_fail(r, f);
         }
     }
     deliver(r);
@@ -375,7 +415,7 @@ static void send_resp(struct radapter *r,
     const void *parts[1];
     size_t lens[1];
     proto_buf_init(&b);
-    if (reply != NULL && encode_reply(&b, reply) != 0) {
+    if (reply != NULL && radapter__reply_encode(&b, reply) != 0) {
         b.len = 0;
         status = RADAPTER_EUNKNOWN;
     }
@@ -432,7 +472,7 @@ static void on_forward(struct radapter *r,
     w->r = r;
     w->from = from;
     w->id = m->a;
-    rv = radapter_propose(r, argc, argv, lens, remote_write_cb, w);
+    rv = radapter__propose_id(r, m->a, argc, argv, lens, remote_write_cb, w);
     if (rv != 0) {
         goto refuse;
     }

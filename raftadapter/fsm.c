@@ -9,8 +9,9 @@
  * logged and skipped, never asserted on, because the log is input.
  *
  * Snapshot format (wire format: change with a version bump): an LZ4 frame
- * around: "RKVF", u32 version, i64 fsm stamp (all little endian), then the
- * kv snapshot bytes (kv_snapshot_encode). */
+ * around: "RKVF", u32 version (2), i64 fsm stamp, u64 length of the kv
+ * snapshot (all little endian), the kv snapshot bytes (kv_snapshot_encode),
+ * then the table of applied request ids (dedup.c). */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,12 +20,56 @@
 #include "raftadapter/radapter_internal.h"
 
 #define FSM_MAGIC      "RKVF"
-#define FSM_VERSION    1
-#define FSM_HEADER_LEN 16
+#define FSM_VERSION    2
+#define FSM_HEADER_LEN 24
 
 /* ------------------------------------------------------------------------
  * apply
  * ---------------------------------------------------------------------- */
+
+/* Executes one command that carries request id @id: a first-seen id runs
+ * and its reply is recorded; a seen id (a retry) gets the recorded reply
+ * and changes nothing. Both happen identically on every replica. */
+static void apply_with_id(struct radapter *r,
+                          const struct kv_exec_ctx *ctx,
+                          uint64_t id,
+                          const struct proto_cmd *cmd,
+                          struct kv_reply *out)
+{
+    const unsigned char *seen;
+    size_t seen_len;
+    struct kv_reply tmp;
+    struct proto_buf enc;
+
+    if (radapter__dedup_get(&r->dedup, id, &seen, &seen_len)) {
+        r->dedup_hits++;
+        if (out != NULL && radapter__reply_decode(seen, seen_len, out) != 0) {
+            kv_reply_fini(out);
+            memset(out, 0, sizeof *out);
+            out->type = KV_REPLY_ERROR;
+            out->err = KV_ERR_NOMEM;
+        }
+        return;
+    }
+    memset(&tmp, 0, sizeof tmp);
+    kv_exec(r->store, ctx, cmd->argc, cmd->argv, cmd->lens, &tmp);
+    proto_buf_init(&enc);
+    if (radapter__reply_encode(&enc, &tmp) != 0 ||
+        radapter__dedup_put(&r->dedup, id, r->fsm_stamp, enc.data, enc.len) !=
+            0) {
+        /* Out of memory: this replica could answer a retry differently,
+         * and only the process dying keeps replicas equal. */
+        radapter__log("error", "dedup_oom",
+                      "cannot record request id; stopping");
+        abort();
+    }
+    proto_buf_fini(&enc);
+    if (out != NULL) {
+        *out = tmp;
+    } else {
+        kv_reply_fini(&tmp);
+    }
+}
 
 static void apply_batch(struct radapter *r,
                         struct proto_log_reader *rd,
@@ -32,18 +77,24 @@ static void apply_batch(struct radapter *r,
 {
     struct kv_exec_ctx ctx;
     struct proto_cmd cmd;
+    uint64_t id = 0;
     uint32_t i = 0;
     int rv;
 
     memset(&ctx, 0, sizeof ctx);
     ctx.now_ms = r->fsm_stamp;
     ctx.max_bulk_len = r->cfg.max_bulk_len;
-    while ((rv = proto_log_reader_next_cmd(rd, &cmd)) == 1) {
+    radapter__dedup_expire(&r->dedup, r->fsm_stamp);
+    while ((rv = proto_log_reader_next_cmd_id(rd, &cmd, &id)) == 1) {
         struct kv_reply *out = NULL;
         if (mine != NULL && i < mine->n) {
             out = &mine->replies[i];
         }
-        kv_exec(r->store, &ctx, cmd.argc, cmd.argv, cmd.lens, out);
+        if (id != 0) {
+            apply_with_id(r, &ctx, id, &cmd, out);
+        } else {
+            kv_exec(r->store, &ctx, cmd.argc, cmd.argv, cmd.lens, out);
+        }
         i++;
     }
     if (rv < 0) {
@@ -87,7 +138,7 @@ static int fsm_apply(struct raft_fsm *fsm,
     if ((int64_t)rd.stamp_ms > r->fsm_stamp) {
         r->fsm_stamp = (int64_t)rd.stamp_ms;
     }
-    if (rd.type == PROTO_LOG_BATCH) {
+    if (rd.type == PROTO_LOG_BATCH || rd.type == PROTO_LOG_BATCH_IDS) {
         apply_batch(r, &rd, mine);
     } else if (rd.type == PROTO_LOG_EXPIRE) {
         apply_expire(r, &rd);
@@ -152,7 +203,8 @@ static int fsm_snapshot(struct raft_fsm *fsm,
     if (rv != 0) {
         return RAFT_NOMEM;
     }
-    raw = malloc(FSM_HEADER_LEN + kvlen);
+    size_t dlen = radapter__dedup_encoded_size(&r->dedup);
+    raw = malloc(FSM_HEADER_LEN + kvlen + dlen);
     if (raw == NULL) {
         free(kvbuf);
         return RAFT_NOMEM;
@@ -160,8 +212,11 @@ static int fsm_snapshot(struct raft_fsm *fsm,
     memcpy(raw, FSM_MAGIC, 4);
     put_u32(raw + 4, FSM_VERSION);
     put_u64(raw + 8, (uint64_t)r->fsm_stamp);
+    put_u64(raw + 16, kvlen);
     memcpy(raw + FSM_HEADER_LEN, kvbuf, kvlen);
     free(kvbuf);
+    radapter__dedup_encode(&r->dedup, raw + FSM_HEADER_LEN + kvlen);
+    kvlen += dlen;
     rv = radapter__lz4_compress(raw, FSM_HEADER_LEN + kvlen, &packed,
                                 &packed_len);
     free(raw);
@@ -223,15 +278,19 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
         p = buf->base;
         raw_len = buf->len;
     }
+    uint64_t kvlen = raw_len >= FSM_HEADER_LEN ? get_u64(p + 16) : 0;
     if (raw_len < FSM_HEADER_LEN || memcmp(p, FSM_MAGIC, 4) != 0 ||
-        get_u32(p + 4) != FSM_VERSION) {
+        get_u32(p + 4) != FSM_VERSION || kvlen > raw_len - FSM_HEADER_LEN) {
         radapter__log("error", "snapshot_corrupt",
                       "snapshot has a bad header or unknown version");
         free(raw);
         return RAFT_CORRUPT;
     }
-    rv = kv_snapshot_decode(r->store, p + FSM_HEADER_LEN,
-                            raw_len - FSM_HEADER_LEN);
+    rv = kv_snapshot_decode(r->store, p + FSM_HEADER_LEN, (size_t)kvlen);
+    if (rv == 0) {
+        rv = radapter__dedup_decode(&r->dedup, p + FSM_HEADER_LEN + kvlen,
+                                    raw_len - FSM_HEADER_LEN - kvlen);
+    }
     if (rv != 0) {
         radapter__log("error", "snapshot_corrupt",
                       "snapshot contents fail validation (%d)", rv);

@@ -552,6 +552,7 @@ int radapter_start(struct radapter *r)
 static void finish_close(struct radapter *r)
 {
     radapter__reads_fini(r);
+    radapter__dedup_clear(&r->dedup);
     if (r->lock_fd >= 0) {
         close(r->lock_fd);
         r->lock_fd = -1;
@@ -669,4 +670,5 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     out->forwarded_writes = r->forwarded_writes;
     out->forward_retries = r->forward_retries;
     out->forward_unknown = r->forward_unknown;
+    out->dedup_hits = r->dedup_hits;
 }

@@ -116,6 +116,17 @@ int radapter_propose(struct radapter *r,
                      radapter_write_cb cb,
                      void *arg)
 {
+    return radapter__propose_id(r, 0, argc, argv, lens, cb, arg);
+}
+
+int radapter__propose_id(struct radapter *r,
+                         uint64_t id,
+                         int argc,
+                         const char *const *argv,
+                         const size_t *lens,
+                         radapter_write_cb cb,
+                         void *arg)
+{
     struct radapter__batch *b;
 
     if (r->closing) {
@@ -133,7 +144,7 @@ int radapter_propose(struct radapter *r,
         close_open_batch(r);
     }
     if (r->open == NULL) {
-        r->open = batch_new(r, PROTO_LOG_BATCH);
+        r->open = batch_new(r, PROTO_LOG_BATCH_IDS);
         if (r->open == NULL) {
             return -ENOMEM;
         }
@@ -148,7 +159,7 @@ int radapter_propose(struct radapter *r,
         b->cbs = cbs;
         b->cap = cap;
     }
-    if (proto_log_writer_add_cmd(&b->writer, argc, argv, lens) != 0) {
+    if (proto_log_writer_add_cmd_id(&b->writer, id, argc, argv, lens) != 0) {
         return -ENOMEM;
     }
     b->cbs[b->n].cb = cb;

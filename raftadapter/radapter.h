@@ -209,6 +209,7 @@ struct radapter_info
     uint64_t forwarded_writes; /* writes this follower sent to the leader */
     uint64_t forward_retries;  /* of which re-sends (never proposed) */
     uint64_t forward_unknown;  /* forwarded writes with unknown outcome */
+    uint64_t dedup_hits;       /* retried writes answered, not re-applied */
 };
 
 /* Fills @out with the node's current state (views valid until the next

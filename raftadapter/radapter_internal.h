@@ -13,6 +13,8 @@
 #include "proto/proto.h"
 #include "raftadapter/radapter.h"
 
+struct radapter__dedup;
+
 /* ------------------------------------------------------------------------
  * Proposals.
  * ---------------------------------------------------------------------- */
@@ -114,6 +116,40 @@ int radapter__rpc_send_payload(struct radapter *r,
 /* Closes every RPC connection (shutdown). */
 void radapter__rpc_close_all(struct radapter *r);
 
+/* Finds @id; on success *reply views the encoded reply (valid until the
+ * table changes). */
+bool radapter__dedup_get(struct radapter__dedup *d,
+                         uint64_t id,
+                         const unsigned char **reply,
+                         size_t *len);
+/* Records @id applied at log time @stamp with its encoded reply (copied).
+ * Returns 0 or -ENOMEM. */
+int radapter__dedup_put(struct radapter__dedup *d,
+                        uint64_t id,
+                        int64_t stamp,
+                        const void *reply,
+                        size_t len);
+/* Forgets ids applied long enough before log time @now. */
+void radapter__dedup_expire(struct radapter__dedup *d, int64_t now);
+void radapter__dedup_clear(struct radapter__dedup *d);
+size_t radapter__dedup_encoded_size(const struct radapter__dedup *d);
+/* Writes exactly radapter__dedup_encoded_size() bytes at @p. */
+void radapter__dedup_encode(const struct radapter__dedup *d, unsigned char *p);
+/* Replaces the table with the encoded one. Returns 0, -EPROTO (table left
+ * empty) or -ENOMEM. */
+int radapter__dedup_decode(struct radapter__dedup *d,
+                           const unsigned char *p,
+                           size_t len);
+
+/* forward.c: kv replies as bytes, for FORWARD_RESP and the dedup table. */
+int radapter__reply_encode(struct proto_buf *b, const struct kv_reply *r);
+/* Decodes exactly @len bytes into @out (owned by the caller afterwards;
+ * release with kv_reply_fini also on failure). Returns 0 or -EPROTO /
+ * -ENOMEM. */
+int radapter__reply_decode(const unsigned char *p,
+                           size_t len,
+                           struct kv_reply *out);
+
 /* forward.c: writes proposed on a follower go to the leader. */
 struct radapter__fwd;
 /* Sends argv to the leader; @cb later, in proposal order. Returns 0, or
@@ -137,6 +173,18 @@ uint64_t radapter__new_token(struct radapter *r);
 void radapter__rpc_on_msg(struct radapter *r,
                           uint64_t from,
                           const struct proto_peer_msg *m);
+
+/* dedup.c: request ids the state machine has applied, with their replies. */
+struct radapter__dedup_entry;
+struct radapter__dedup
+{
+    struct radapter__dedup_entry **buckets; /* owned: hash chains */
+    size_t nbuckets;                        /* a power of two, or 0 */
+    struct radapter__dedup_entry *head;     /* owned: oldest first */
+    struct radapter__dedup_entry *tail;     /* weak */
+    size_t count;                           /* ids held */
+    size_t bytes;                           /* encoded reply bytes held */
+};
 
 /* ------------------------------------------------------------------------
  * The node.
@@ -197,7 +245,9 @@ struct radapter
     bool expire_inflight;          /* an EXPIRE entry is in flight */
 
     /* FSM. */
-    int64_t fsm_stamp; /* max stamp applied so far */
+    int64_t fsm_stamp;            /* max stamp applied so far */
+    struct radapter__dedup dedup; /* applied request ids */
+    uint64_t dedup_hits;          /* retries answered from the table */
 
     /* Reads (readindex.c). */
     struct radapter_read wait_list;  /* sentinel: waiting for a round */
@@ -257,6 +307,15 @@ struct radapter
 void radapter__fsm_init(struct radapter *r);
 
 /* propose.c */
+/* radapter_propose with a request id (0: none) that the state machine
+ * deduplicates. */
+int radapter__propose_id(struct radapter *r,
+                         uint64_t id,
+                         int argc,
+                         const char *const *argv,
+                         const size_t *lens,
+                         radapter_write_cb cb,
+                         void *arg);
 void radapter__propose_flush(struct radapter *r);
 void radapter__propose_fail_all(struct radapter *r, int status);
 void radapter__expire_cycle(struct radapter *r);

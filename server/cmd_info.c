@@ -302,6 +302,7 @@ static void sec_raft(struct proto_buf *b, struct srv_server *srv)
     add(b, "forwarded_writes:%llu", (unsigned long long)ri.forwarded_writes);
     add(b, "forward_retries:%llu", (unsigned long long)ri.forward_retries);
     add(b, "forward_unknown:%llu", (unsigned long long)ri.forward_unknown);
+    add(b, "dedup_hits:%llu", (unsigned long long)ri.dedup_hits);
 }
 
 /* ------------------------------------------------------------------------

@@ -615,3 +615,68 @@ Test(radapter, bit_flip_inside_open_segment_refuses_to_start)
     f.store = NULL;
     f.r = NULL;
 }
+
+/* ------------------------------------------------------------------------
+ * Request ids: a retried write applies once (dedup.c).
+ * ---------------------------------------------------------------------- */
+
+#include "raftadapter/radapter_internal.h"
+
+static void propose_incr_id(uint64_t id, struct wres *w)
+{
+    const char *argv[2] = {"INCR", "c"};
+    size_t lens[2] = {4, 1};
+    cr_assert(
+        eq(int, radapter__propose_id(f.r, id, 2, argv, lens, write_cb, w), 0));
+}
+
+Test(radapter, same_request_id_applies_once)
+{
+    struct wres w[3];
+    memset(w, 0, sizeof w);
+    start_node();
+    propose_incr_id(42, &w[0]);
+    propose_incr_id(42, &w[1]); /* a retry of the same request */
+    propose_incr_id(43, &w[2]);
+    wait_writes(w, 3);
+    cr_assert(eq(i64, w[0].reply.i, 1));
+    cr_assert(eq(i64, w[1].reply.i, 1), "the retry applied again");
+    cr_assert(eq(i64, w[2].reply.i, 2));
+    assert_value("c", "2");
+    struct radapter_info info;
+    radapter_get_info(f.r, &info);
+    cr_assert(eq(u64, info.dedup_hits, 1));
+}
+
+Test(radapter, request_ids_survive_snapshot_and_restart)
+{
+    enum { N = 500 };
+    static struct wres w[N];
+    struct wres again;
+    char key[32];
+    memset(w, 0, sizeof w);
+    memset(&again, 0, sizeof again);
+    f.cfg.snapshot_threshold = 16;
+    f.cfg.snapshot_trailing = 4;
+    start_node();
+    propose_incr_id(7, &w[0]);
+    wait_writes(w, 1);
+    for (int i = 1; i < N; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        cr_assert(eq(int, propose3("SET", key, "v", &w[i]), 0));
+        uv_run(&f.loop, UV_RUN_NOWAIT);
+    }
+    wait_writes(w, N);
+    for (int i = 0; i < N; i++) {
+        kv_reply_fini(&w[i].reply);
+    }
+    struct radapter_info info;
+    radapter_get_info(f.r, &info);
+    cr_assert(gt(u64, info.snapshots, 0));
+    stop_node();
+    start_node(); /* restores the snapshot, then the log tail */
+    propose_incr_id(7, &again);
+    wait_writes(&again, 1);
+    cr_assert(eq(i64, again.reply.i, 1), "a retry after restart applied");
+    assert_value("c", "1");
+}
