@@ -162,10 +162,10 @@ struct kv_exec_ctx
     size_t scan_max_count; /* cap on work per SCAN/KEYS call (0: none) */
 };
 
-/* Flags of a kv command. */
-#define KV_CMD_WRITE (1u << 0) /* may modify the keyspace: goes through raft \
-                                */
-#define KV_CMD_READONLY (1u << 1) /* never modifies the keyspace */
+/* Flags of a kv command. KV_CMD_WRITE: may modify the keyspace, so it goes
+ * through raft. KV_CMD_READONLY: never modifies the keyspace. */
+#define KV_CMD_WRITE    (1u << 0)
+#define KV_CMD_READONLY (1u << 1)
 
 /* Looks up a kv command by name (case-insensitive). Returns its flags in
  * @flags and true, or false if @name is not a kv command. */
