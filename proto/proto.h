@@ -299,6 +299,10 @@ enum proto_peer_type {
     PROTO_PEER_FORWARD_RESP = 6,   /* a = request id, b = status (as for
                                       READINDEX_RESP); payload: the reply,
                                       opaque to proto */
+    PROTO_PEER_JOIN = 7,           /* a = joining node's id; payload: its
+                                      peer address */
+    PROTO_PEER_JOIN_RESP = 8,      /* a = status; payload: the leader's
+                                      peer address when known */
 };
 
 /* Largest frame accepted: room for a bulk of proto-max-bulk-len's default
@@ -325,7 +329,8 @@ int proto_peer_write(struct proto_buf *out,
                      uint64_t b,
                      uint64_t c);
 
-/* Appends a frame of @type (FORWARD or FORWARD_RESP) with fields @a, @b
+/* Appends a frame of a payload-carrying @type (FORWARD, FORWARD_RESP,
+ * JOIN, JOIN_RESP) with fields @a, @b
  * and a payload built from @parts: @nparts byte strings concatenated
  * (borrowed during the call). Returns 0, -EINVAL (too big) or -ENOMEM
  * (@out unchanged). */

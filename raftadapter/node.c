@@ -290,6 +290,7 @@ static void cron_cb(uv_timer_t *h)
     }
     radapter__expire_cycle(r);
     radapter__forward_tick(r);
+    radapter__join_tick(r);
     kv_store_rehash_step(r->store, 100);
 }
 
@@ -490,7 +491,22 @@ int radapter_new(uv_loop_t *loop,
     if (rv != 0) {
         goto err_after_lock;
     }
-    rv = bootstrap(r);
+    if (cfg->join_addr != NULL && cfg->join_addr[0] != '\0') {
+        /* Join instead of bootstrapping, unless this dir already has raft
+         * state (a restart of a node that joined before). */
+        char meta[4096];
+        snprintf(meta, sizeof meta, "%s/metadata1", r->raft_dir);
+        if (access(meta, F_OK) != 0 &&
+            strlen(cfg->join_addr) < sizeof r->join_addr) {
+            strcpy(r->join_addr, cfg->join_addr);
+            radapter__log("info", "joining", "joining the cluster through %s",
+                          r->join_addr);
+        }
+        rv = 0;
+    } else {
+        rv = bootstrap(r);
+    }
+    r->cfg.join_addr = NULL;
     r->cfg.members = NULL; /* borrowed only for the bootstrap */
     r->cfg.n_members = 0;
     if (rv != 0) {

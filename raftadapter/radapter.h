@@ -53,8 +53,11 @@ struct radapter_config
         max_pending_writes; /* commands queued for proposal (default 100000) */
     unsigned
         verify_timeout_ms; /* cap on any leader verification (default 5000) */
-    unsigned max_pending_reads;            /* waiting reads (default 10000) */
-    uint64_t max_bulk_len;                 /* proto-max-bulk-len passed to kv */
+    unsigned max_pending_reads; /* waiting reads (default 10000) */
+    uint64_t max_bulk_len;      /* proto-max-bulk-len passed to kv */
+    const char *join_addr;      /* borrowed: a member's peer address to join
+                                   through when the data dir is empty; NULL:
+                                   bootstrap instead */
     const struct radapter_member *members; /* borrowed: bootstrap voters;
                                               NULL: this node alone */
     size_t n_members;                      /* entries in members */
@@ -174,6 +177,50 @@ int radapter_read(struct radapter *r,
 
 /* Removes a queued @req; its callback will not run. O(1). */
 void radapter_read_cancel(struct radapter *r, struct radapter_read *req);
+
+/* ------------------------------------------------------------------------
+ * Membership (leader only; RADAPTER_ENOTLEADER elsewhere). Each returns 0
+ * and later runs @cb once (status 0 with an "OK" status reply, which the
+ * callback owns; or an error code and no reply), or returns an error and
+ * never runs @cb: RADAPTER_EBUSY while another change is in progress,
+ * -EEXIST / -ENOENT for a node that is / is not a member, -EINVAL.
+ * ---------------------------------------------------------------------- */
+
+/* Adds node @id at @peer_addr (borrowed during the call) as a non-voter,
+ * then promotes it to voter once it has caught up. */
+int radapter_add_voter(struct radapter *r,
+                       uint64_t id,
+                       const char *peer_addr,
+                       radapter_write_cb cb,
+                       void *arg);
+
+/* Removes node @id from the configuration. */
+int radapter_remove_node(struct radapter *r,
+                         uint64_t id,
+                         radapter_write_cb cb,
+                         void *arg);
+
+/* Hands leadership to voter @id (0: the most up-to-date voter); the
+ * callback's status is 0 once another node leads, RADAPTER_ETIMEDOUT if
+ * none took over within an election timeout. */
+int radapter_transfer(struct radapter *r,
+                      uint64_t id,
+                      radapter_write_cb cb,
+                      void *arg);
+
+/* One member of the current configuration. */
+struct radapter_member_info
+{
+    uint64_t id;
+    const char *peer_addr; /* view: valid until the configuration changes */
+    const char *role;      /* "voter", "standby" or "spare" */
+    uint64_t match_index;  /* known on the leader (0 elsewhere) */
+};
+
+/* Fills @out with up to @cap members; returns how many. */
+size_t radapter_get_members(struct radapter *r,
+                            struct radapter_member_info *out,
+                            size_t cap);
 
 /* ------------------------------------------------------------------------
  * State, for INFO and metrics.

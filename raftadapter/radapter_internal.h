@@ -83,7 +83,9 @@ struct radapter__rpc_conn; /* one connection, either direction */
 /* The outgoing connection to one peer, reopened after failures. */
 struct radapter__rpc_link
 {
-    uint64_t id;                     /* the peer */
+    uint64_t id;                     /* the peer, or 0 for one known only
+                                        by address (a join target) */
+    char addr[64];                   /* for id 0 */
     struct radapter__rpc_conn *conn; /* weak: open connection, or NULL */
     uint64_t retry_at;               /* uv_now() before which not to dial */
     struct radapter__rpc_link *next; /* owned chain */
@@ -169,10 +171,37 @@ void radapter__forward_on_msg(struct radapter *r,
 /* A request id or probe token never used before in this boot. */
 uint64_t radapter__new_token(struct radapter *r);
 
-/* readindex.c: handles a frame from node @from. */
+/* readindex.c: handles a frame from node @from that came on @conn. */
 void radapter__rpc_on_msg(struct radapter *r,
+                          struct radapter__rpc_conn *conn,
                           uint64_t from,
                           const struct proto_peer_msg *m);
+
+/* rpc.c: answers on the connection a frame came on (for peers not in the
+ * configuration yet). */
+int radapter__rpc_reply_payload(struct radapter__rpc_conn *conn,
+                                enum proto_peer_type type,
+                                uint64_t a,
+                                uint64_t b,
+                                const void *const *parts,
+                                const size_t *lens,
+                                size_t nparts);
+/* rpc.c: sends to a peer known only by its address. */
+int radapter__rpc_send_addr(struct radapter *r,
+                            const char *addr,
+                            enum proto_peer_type type,
+                            uint64_t a,
+                            uint64_t b,
+                            const void *const *parts,
+                            const size_t *lens,
+                            size_t nparts);
+
+/* membership.c */
+void radapter__on_join(struct radapter *r,
+                       struct radapter__rpc_conn *conn,
+                       const struct proto_peer_msg *m);
+void radapter__on_join_resp(struct radapter *r, const struct proto_peer_msg *m);
+void radapter__join_tick(struct radapter *r);
 
 /* dedup.c: request ids the state machine has applied, with their replies. */
 struct radapter__dedup_entry;
@@ -286,6 +315,10 @@ struct radapter
     uint64_t forwarded_writes;      /* FORWARD frames sent */
     uint64_t forward_retries;       /* of which re-sends */
     uint64_t forward_unknown;       /* budget ran out, outcome unknown */
+
+    /* Joining a running cluster (membership.c). */
+    char join_addr[256]; /* member to ask; "" once joined */
+    uint64_t join_next;  /* uv_now() of the next attempt */
 
     /* Shutdown. */
     bool raft_closed; /* raft_close completed */

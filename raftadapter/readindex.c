@@ -434,6 +434,7 @@ static void on_readindex_resp(struct radapter *r,
 }
 
 void radapter__rpc_on_msg(struct radapter *r,
+                          struct radapter__rpc_conn *conn,
                           uint64_t from,
                           const struct proto_peer_msg *m)
 {
@@ -458,6 +459,12 @@ void radapter__rpc_on_msg(struct radapter *r,
         case PROTO_PEER_FORWARD:
         case PROTO_PEER_FORWARD_RESP:
             radapter__forward_on_msg(r, from, m);
+            break;
+        case PROTO_PEER_JOIN:
+            radapter__on_join(r, conn, m);
+            break;
+        case PROTO_PEER_JOIN_RESP:
+            radapter__on_join_resp(r, m);
             break;
         default:
             break;

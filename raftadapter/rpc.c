@@ -215,7 +215,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         }
         off += (size_t)n;
-        radapter__rpc_on_msg(c->r, c->peer_id, &m);
+        radapter__rpc_on_msg(c->r, c, c->peer_id, &m);
     }
     if (!c->closing) {
         proto_buf_consume(&c->in, off);
@@ -295,10 +295,12 @@ static int to_sockaddr(const char *addr, struct sockaddr_in *out)
     return uv_ip4_addr(host, atoi(colon + 1), out);
 }
 
-static struct radapter__rpc_link *find_link(struct radapter *r, uint64_t id)
+static struct radapter__rpc_link *find_link(struct radapter *r,
+                                            uint64_t id,
+                                            const char *addr)
 {
     for (struct radapter__rpc_link *l = r->links; l != NULL; l = l->next) {
-        if (l->id == id) {
+        if (l->id == id && (id != 0 || strcmp(l->addr, addr) == 0)) {
             return l;
         }
     }
@@ -316,22 +318,26 @@ static const char *peer_address(struct radapter *r, uint64_t id)
     return NULL;
 }
 
-static struct radapter__rpc_conn *link_conn(struct radapter *r, uint64_t id)
+static struct radapter__rpc_conn *link_conn(struct radapter *r,
+                                            uint64_t id,
+                                            const char *known_addr)
 {
-    struct radapter__rpc_link *l = find_link(r, id);
-    const char *addr = peer_address(r, id);
+    const char *addr = id != 0 ? peer_address(r, id) : known_addr;
+    struct radapter__rpc_link *l;
     struct sockaddr_in sa;
     struct radapter__rpc_conn *c;
 
-    if (addr == NULL) {
+    if (addr == NULL || strlen(addr) >= sizeof l->addr) {
         return NULL;
     }
+    l = find_link(r, id, addr);
     if (l == NULL) {
         l = calloc(1, sizeof *l);
         if (l == NULL) {
             return NULL;
         }
         l->id = id;
+        strcpy(l->addr, addr);
         l->next = r->links;
         r->links = l;
     }
@@ -368,12 +374,20 @@ int radapter__rpc_send(struct radapter *r,
     if (r->closing) {
         return RADAPTER_ESHUTDOWN;
     }
-    conn = link_conn(r, to);
+    conn = link_conn(r, to, NULL);
     if (conn == NULL) {
         return RADAPTER_ENOTLEADER;
     }
     return conn_send(conn, type, a, b, c);
 }
+
+static int send_payload(struct radapter__rpc_conn *conn,
+                        enum proto_peer_type type,
+                        uint64_t a,
+                        uint64_t b,
+                        const void *const *parts,
+                        const size_t *lens,
+                        size_t nparts);
 
 int radapter__rpc_send_payload(struct radapter *r,
                                uint64_t to,
@@ -384,11 +398,21 @@ int radapter__rpc_send_payload(struct radapter *r,
                                const size_t *lens,
                                size_t nparts)
 {
-    struct radapter__rpc_conn *conn;
     if (r->closing) {
         return RADAPTER_ESHUTDOWN;
     }
-    conn = link_conn(r, to);
+    return send_payload(link_conn(r, to, NULL), type, a, b, parts, lens,
+                        nparts);
+}
+
+static int send_payload(struct radapter__rpc_conn *conn,
+                        enum proto_peer_type type,
+                        uint64_t a,
+                        uint64_t b,
+                        const void *const *parts,
+                        const size_t *lens,
+                        size_t nparts)
+{
     if (conn == NULL || conn->closing) {
         return RADAPTER_ENOTLEADER;
     }
@@ -401,6 +425,32 @@ int radapter__rpc_send_payload(struct radapter *r,
     }
     flush(conn);
     return 0;
+}
+
+int radapter__rpc_reply_payload(struct radapter__rpc_conn *conn,
+                                enum proto_peer_type type,
+                                uint64_t a,
+                                uint64_t b,
+                                const void *const *parts,
+                                const size_t *lens,
+                                size_t nparts)
+{
+    return send_payload(conn, type, a, b, parts, lens, nparts);
+}
+
+int radapter__rpc_send_addr(struct radapter *r,
+                            const char *addr,
+                            enum proto_peer_type type,
+                            uint64_t a,
+                            uint64_t b,
+                            const void *const *parts,
+                            const size_t *lens,
+                            size_t nparts)
+{
+    if (r->closing) {
+        return RADAPTER_ESHUTDOWN;
+    }
+    return send_payload(link_conn(r, 0, addr), type, a, b, parts, lens, nparts);
 }
 
 void radapter__rpc_close_all(struct radapter *r)

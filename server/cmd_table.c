@@ -292,6 +292,9 @@ static struct srv_cmd table[] = {
     SCMD("select", srv__cmd_select, 2, LD | ST | F, "@fast @connection",
         "connection", "1.0.0",
         "Change the selected database for the " "current connection", O1),
+    SCMD("raftkv", srv__cmd_raftkv, -2, ADM, ADM_ACL, "server", "0.1.0",
+        "Cluster administration: STATUS, NODE ADD|REMOVE, TRANSFER, HELP",
+        O1),
     SCMD("shutdown", srv__cmd_shutdown, -1, ADM | NA | AB, ADM_ACL, "server",
         "1.0.0", "Synchronously save the dataset to disk and then shut down "
         "the server", O1),

@@ -19,6 +19,7 @@ enum opt_type {
     OPT_ADDR,    /* host:port */
     OPT_LEVEL,   /* debug|info|warn|error */
     OPT_CLUSTER, /* id=host:port,...; may be empty */
+    OPT_OPTADDR, /* host:port, or empty for none */
 };
 
 struct opt
@@ -48,6 +49,9 @@ static const struct opt opts[] = {
      false, "raft peer listener address"},
     {"http", "RAFTKV_HTTP", OPT_ADDR, OFF(http_addr), 0, 0, "127.0.0.1:8379",
      false, "HTTP listener address"},
+    {"join", "RAFTKV_JOIN", OPT_OPTADDR, OFF(join), 0, 0, "", false,
+     "join a running cluster through this member's peer address (on an "
+     "empty data dir)"},
     {"cluster", "RAFTKV_CLUSTER", OPT_CLUSTER, OFF(cluster), 0, 0, "", false,
      "bootstrap voters id=host:port,... (used on an empty data dir)"},
     {"log-level", "RAFTKV_LOG_LEVEL", OPT_LEVEL, OFF(log_level), 0, 0, "info",
@@ -263,8 +267,17 @@ static int set_opt(struct srv_config *c,
             }
             memcpy(base, &lvl, sizeof(lvl));
             return 0;
+        case OPT_OPTADDR:
+            if (value[0] != '\0' && !valid_addr(value)) {
+                snprintf(err, errlen,
+                         "invalid value '%s' for %s%s: expected HOST:PORT",
+                         value, dash, o->name);
+                return -EINVAL;
+            }
+            __attribute__((fallthrough));
         case OPT_CLUSTER:
-            if (srv_cluster_parse(value, NULL, 0) < 0) {
+            if (o->type == OPT_CLUSTER &&
+                srv_cluster_parse(value, NULL, 0) < 0) {
                 snprintf(
                     err, errlen,
                     "invalid value '%s' for %s%s: expected "
@@ -276,7 +289,8 @@ static int set_opt(struct srv_config *c,
             __attribute__((fallthrough));
         case OPT_ADDR:
         case OPT_STR:
-            if (value[0] == '\0' && o->type != OPT_CLUSTER) {
+            if (value[0] == '\0' && o->type != OPT_CLUSTER &&
+                o->type != OPT_OPTADDR) {
                 snprintf(err, errlen, "invalid value for %s%s: empty", dash,
                          o->name);
                 return -EINVAL;
@@ -388,9 +402,10 @@ void srv_config_fini(struct srv_config *c)
     free(c->redis_addr);
     free(c->peer_addr);
     free(c->cluster);
+    free(c->join);
     free(c->http_addr);
     c->config_file = c->data_dir = c->redis_addr = NULL;
-    c->peer_addr = c->http_addr = c->cluster = NULL;
+    c->peer_addr = c->http_addr = c->cluster = c->join = NULL;
 }
 
 int srv_config_set(struct srv_config *c,
@@ -436,6 +451,7 @@ int srv_config_get(const struct srv_config *c,
         case OPT_ADDR:
         case OPT_STR:
         case OPT_CLUSTER:
+        case OPT_OPTADDR:
             memcpy(&s, base, sizeof(s));
             snprintf(out, outlen, "%s", s != NULL ? s : "");
             break;

@@ -172,6 +172,29 @@ static void write_done_cb(void *arg, int status, struct kv_reply *reply)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Asynchronous server commands (RAFTKV NODE ...) complete like writes.
+ * ---------------------------------------------------------------------- */
+
+int srv__async_begin(struct srv_conn *c)
+{
+    return ring_reserve(c);
+}
+
+void srv__async_started(struct srv_conn *c)
+{
+    /* The ring holds the table's own (mutable) entry for the stats. */
+    struct srv_cmd *cmd =
+        srv_cmd_lookup(c->last_cmd->name, c->last_cmd->namelen);
+    c->ring[(c->ring_head + c->inflight) & (c->ring_cap - 1)] = cmd;
+    c->inflight++;
+}
+
+void srv__async_done_cb(void *arg, int status, struct kv_reply *reply)
+{
+    write_done_cb(arg, status, reply);
+}
+
 /* Proposes a write. Returns true if parsing may continue. */
 static bool run_write(struct srv_conn *c,
                       struct srv_cmd *cmd,

@@ -178,6 +178,7 @@ static int start_raft(struct srv_server *srv)
     rc.verify_timeout_ms = (unsigned)cfg->verify_timeout_ms;
     rc.max_pending_reads = (unsigned)cfg->max_pending_reads;
     rc.max_bulk_len = cfg->proto_max_bulk_len;
+    rc.join_addr = cfg->join;
 
     /* The bootstrap voters, when --cluster names them (validated when the
      * option was set). */

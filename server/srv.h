@@ -36,6 +36,7 @@ struct srv_config
     char *redis_addr;            /* owned: "host:port" of the RESP listener */
     char *peer_addr;             /* owned: "host:port" of the raft listener */
     char *http_addr;             /* owned: stored for a later issue */
+    char *join;                  /* owned: member to join through; "" none */
     char *cluster;               /* owned: "id=host:port,..." bootstrap
                                     voters; empty: a one-node cluster */
     int log_level;               /* enum srv_log_level */

@@ -261,6 +261,19 @@ void srv__cmd_echo(struct srv_conn *c,
                    int argc,
                    const char *const *argv,
                    const size_t *lens);
+/* Asynchronous commands: a handler calls srv__async_begin (0 or -ENOMEM),
+ * starts the operation with srv__async_done_cb and @c as its callback, and
+ * on success calls srv__async_started; the reply then arrives in order
+ * like a write's. */
+int srv__async_begin(struct srv_conn *c);
+void srv__async_started(struct srv_conn *c);
+void srv__async_done_cb(void *arg, int status, struct kv_reply *reply);
+
+void srv__cmd_raftkv(struct srv_conn *c,
+                     int argc,
+                     const char *const *argv,
+                     const size_t *lens);
+
 /* Starts a graceful shutdown (as SIGTERM does): stop accepting, answer
  * what is in flight, close raft, exit 0. @reason is logged. Idempotent. */
 void srv__shutdown(struct srv_server *srv, const char *reason);

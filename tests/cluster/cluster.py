@@ -57,13 +57,16 @@ class Node:
         self.dir = os.path.join(cluster.root, "n%d" % nid)
         self.log = os.path.join(cluster.root, "n%d.log" % nid)
         self.proc = None
+        self.cluster_args = None  # default: --cluster <the bootstrap list>
 
     def start(self):
         args = [SERVER, "--id", str(self.id), "--data-dir", self.dir,
                 "--redis", "127.0.0.1:%d" % self.redis_port,
                 "--peer", "127.0.0.1:%d" % self.peer_port,
-                "--http", "127.0.0.1:%d" % self.http_port,
-                "--cluster", self.cluster.spec] + self.cluster.extra
+                "--http", "127.0.0.1:%d" % self.http_port]
+        args += self.cluster_args if self.cluster_args is not None else [
+            "--cluster", self.cluster.spec]
+        args += self.cluster.extra
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
         _procs.append(self.proc)

@@ -260,6 +260,50 @@ def t_incr_through_follower_applies_once_across_failover():
         c.close()
 
 
+def t_join_transfer_remove():
+    from cluster import Node, free_ports
+    c = Cluster(3)
+    try:
+        lead = c.start()
+        lead.client().set("before", "join")
+        rp, pp, hp = free_ports(3)
+        n4 = Node(c, 4, rp, pp, hp)
+        c.nodes.append(n4)
+        n4.cluster_args = ["--join", "127.0.0.1:%d" % c.nodes[0].peer_port]
+        n4.start()
+
+        def is_voter():
+            st = n4.client().execute_command("RAFTKV", "STATUS")
+            return b"127.0.0.1:%d" % pp in repr(st).encode() and n4.info().get("voters") == "4"
+
+        wait_for(lambda: _safe(is_voter), 15, "node 4 to join as a voter")
+        assert n4.client().get("before") == b"join"
+        assert n4.client().set("via4", "x") is True
+        lead = c.wait_leader()
+        assert lead.client().execute_command("RAFTKV", "TRANSFER", "4") == b"OK"
+        wait_for(lambda: n4.info().get("role") == "leader", 5, "node 4 to lead")
+        r4 = n4.client()
+        assert r4.execute_command("RAFTKV", "NODE", "REMOVE", "1") == b"OK"
+        wait_for(lambda: n4.info().get("voters") == "3", 5, "node 1 to leave")
+        assert r4.set("after", "remove") is True
+        for n in c.nodes[1:]:
+            assert n.client().get("after") == b"remove"
+        try:
+            c.nodes[1].client().execute_command("RAFTKV", "NODE", "ADD", "9", "127.0.0.1:1")
+            raise AssertionError("a follower accepted NODE ADD")
+        except redis.exceptions.ResponseError as e:
+            assert str(e).startswith("CLUSTERDOWN"), e
+    finally:
+        c.close()
+
+
+def _safe(fn):
+    try:
+        return fn()
+    except Exception:
+        return False
+
+
 def t_five_nodes_survive_two_failures():
     c = Cluster(5)
     try:
@@ -286,5 +330,7 @@ tap.run("a paused old leader never serves stale data", t_paused_old_leader_never
 tap.run("a restarted node catches up by snapshot", t_restarted_node_catches_up_by_snapshot)
 tap.run("INCR through a follower applies once across a failover",
         t_incr_through_follower_applies_once_across_failover)
+tap.run("a node joins, leadership moves to it, another node is removed",
+        t_join_transfer_remove)
 tap.run("5 nodes keep serving with 2 down", t_five_nodes_survive_two_failures)
 tap.finish()
