@@ -27,6 +27,122 @@
  * apply
  * ---------------------------------------------------------------------- */
 
+/* ------------------------------------------------------------------------
+ * Transactions: "raftkv.exec <blob>" runs the commands encoded in blob
+ * (proto_peer_encode_args, back to back) as one unit: nothing else runs
+ * between them, and the reply is the array of their replies. The blob is
+ * log input: a malformed one gives an error reply on every replica alike.
+ * ---------------------------------------------------------------------- */
+
+static bool is_unit(const struct proto_cmd *cmd)
+{
+    return cmd->argc == 2 && cmd->lens[0] == 11 &&
+           memcmp(cmd->argv[0], "raftkv.exec", 11) == 0;
+}
+
+static uint32_t rd_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* Walks the blob; with @run, executes each command (replies into
+ * @elems[i] when not NULL). Returns the number of commands, or -1 if the
+ * blob is malformed (then nothing was run: callers validate first). */
+static long walk_unit(struct radapter *r,
+                      const struct kv_exec_ctx *ctx,
+                      const unsigned char *p,
+                      size_t len,
+                      bool run,
+                      struct kv_reply *elems)
+{
+    size_t pos = 0;
+    long n = 0;
+    while (pos < len) {
+        uint32_t argc;
+        const char **argv;
+        size_t *lens;
+        if (len - pos < 4) {
+            return -1;
+        }
+        argc = rd_u32(p + pos);
+        pos += 4;
+        if (argc == 0 || argc > (len - pos) / 4) {
+            return -1;
+        }
+        argv = run ? malloc(argc * sizeof *argv) : NULL;
+        lens = run ? malloc(argc * sizeof *lens) : NULL;
+        if (run && (argv == NULL || lens == NULL)) {
+            radapter__log("error", "fsm_oom", "transaction; stopping");
+            abort();
+        }
+        for (uint32_t i = 0; i < argc; i++) {
+            uint32_t k;
+            if (len - pos < 4 || (k = rd_u32(p + pos), len - pos - 4 < k)) {
+                free(argv);
+                free(lens);
+                return -1;
+            }
+            if (run) {
+                argv[i] = (const char *)p + pos + 4;
+                lens[i] = k;
+            }
+            pos += 4 + k;
+        }
+        if (run) {
+            kv_exec(r->store, ctx, (int)argc, argv, lens,
+                    elems != NULL ? &elems[n] : NULL);
+            free(argv);
+            free(lens);
+        }
+        n++;
+    }
+    return n;
+}
+
+static void exec_unit(struct radapter *r,
+                      const struct kv_exec_ctx *ctx,
+                      const struct proto_cmd *cmd,
+                      struct kv_reply *out)
+{
+    const unsigned char *p = (const unsigned char *)cmd->argv[1];
+    long n = walk_unit(r, ctx, p, cmd->lens[1], false, NULL);
+    struct kv_reply *elems = NULL;
+    if (n < 0) {
+        if (out != NULL) {
+            memset(out, 0, sizeof *out);
+            out->type = KV_REPLY_ERROR;
+            out->err = KV_ERR_SYNTAX;
+        }
+        return;
+    }
+    if (out != NULL) {
+        elems = calloc((size_t)(n > 0 ? n : 1), sizeof *elems);
+        if (elems == NULL) {
+            radapter__log("error", "fsm_oom", "transaction; stopping");
+            abort();
+        }
+        memset(out, 0, sizeof *out);
+        out->type = KV_REPLY_ARRAY;
+        out->elems = elems;
+        out->n = (size_t)n;
+    }
+    walk_unit(r, ctx, p, cmd->lens[1], true, elems);
+}
+
+/* Executes one log command: a transaction or a kv command. */
+static void exec_cmd(struct radapter *r,
+                     const struct kv_exec_ctx *ctx,
+                     const struct proto_cmd *cmd,
+                     struct kv_reply *out)
+{
+    if (is_unit(cmd)) {
+        exec_unit(r, ctx, cmd, out);
+    } else {
+        kv_exec(r->store, ctx, cmd->argc, cmd->argv, cmd->lens, out);
+    }
+}
+
 /* Executes one command that carries request id @id: a first-seen id runs
  * and its reply is recorded; a seen id (a retry) gets the recorded reply
  * and changes nothing. Both happen identically on every replica. */
@@ -52,7 +168,7 @@ static void apply_with_id(struct radapter *r,
         return;
     }
     memset(&tmp, 0, sizeof tmp);
-    kv_exec(r->store, ctx, cmd->argc, cmd->argv, cmd->lens, &tmp);
+    exec_cmd(r, ctx, cmd, &tmp);
     proto_buf_init(&enc);
     if (radapter__reply_encode(&enc, &tmp) != 0 ||
         radapter__dedup_put(&r->dedup, id, r->fsm_stamp, enc.data, enc.len) !=
@@ -93,7 +209,7 @@ static void apply_batch(struct radapter *r,
         if (id != 0) {
             apply_with_id(r, &ctx, id, &cmd, out);
         } else {
-            kv_exec(r->store, &ctx, cmd.argc, cmd.argv, cmd.lens, out);
+            exec_cmd(r, &ctx, &cmd, out);
         }
         i++;
     }

@@ -33,6 +33,7 @@ static void conn_free(struct srv_conn *c)
     proto_buf_fini(&c->qbuf);
     proto_buf_fini(&c->out);
     proto_buf_fini(&c->wbuf);
+    proto_buf_fini(&c->multi);
     srv__stash_fini(&c->stash);
     free(c->ring);
     free(c->name);
@@ -463,6 +464,7 @@ void srv__conn_accept(struct srv_server *srv)
     proto_buf_init(&c->qbuf);
     proto_buf_init(&c->out);
     proto_buf_init(&c->wbuf);
+    proto_buf_init(&c->multi);
     c->link_flush.prev = c->link_flush.next = &c->link_flush;
     c->link_ready.prev = c->link_ready.next = &c->link_ready;
     c->ctime_ms = c->last_ms = uv_now(srv->loop);

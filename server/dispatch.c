@@ -325,11 +325,16 @@ static bool dispatch(struct srv_conn *c,
     if (cmd == NULL) {
         srv->stats.error_replies++;
         srv_reply_unknown_command(&c->out, argc, argv, lens);
+        c->multi_dirty = c->in_multi; /* Redis aborts the transaction */
         return true;
     }
     if (!arity_ok) {
         cmd->rejected++;
         srv_reply_arity(&c->out, cmd->fullname);
+        c->multi_dirty = c->in_multi;
+        return true;
+    }
+    if (c->in_multi && srv__multi_queue(c, cmd, argc, argv, lens)) {
         return true;
     }
     if (cmd->subcmds != NULL && argc >= 2) {

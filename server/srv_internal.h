@@ -177,6 +177,11 @@ struct srv_conn
     uint64_t ctime_ms;              /* accept time (uv_now) */
     uint64_t last_ms;               /* last command (uv_now) */
     const struct srv_cmd *last_cmd; /* weak: into the table */
+    bool in_multi;                  /* between MULTI and EXEC/DISCARD */
+    bool multi_dirty;               /* a queued command was refused */
+    uint32_t multi_n;               /* commands queued */
+    struct proto_buf multi;         /* owned: queued commands, encoded as
+                                       proto_peer_encode_args each */
 };
 
 /* ------------------------------------------------------------------------
@@ -268,6 +273,27 @@ void srv__cmd_echo(struct srv_conn *c,
 int srv__async_begin(struct srv_conn *c);
 void srv__async_started(struct srv_conn *c);
 void srv__async_done_cb(void *arg, int status, struct kv_reply *reply);
+
+/* MULTI / EXEC / DISCARD (cmd_multi.c). srv__multi_queue queues a command
+ * given while a transaction is open; it returns true if it handled it. */
+bool srv__multi_queue(struct srv_conn *c,
+                      const struct srv_cmd *cmd,
+                      int argc,
+                      const char *const *argv,
+                      const size_t *lens);
+void srv__multi_reset(struct srv_conn *c);
+void srv__cmd_multi(struct srv_conn *c,
+                    int argc,
+                    const char *const *argv,
+                    const size_t *lens);
+void srv__cmd_exec(struct srv_conn *c,
+                   int argc,
+                   const char *const *argv,
+                   const size_t *lens);
+void srv__cmd_discard(struct srv_conn *c,
+                      int argc,
+                      const char *const *argv,
+                      const size_t *lens);
 
 void srv__cmd_raftkv(struct srv_conn *c,
                      int argc,

@@ -40,6 +40,33 @@ def t_reads_and_writes_on_every_node():
         c.close()
 
 
+def t_transactions_are_atomic_through_followers():
+    c = Cluster(3)
+    try:
+        lead = c.start()
+        nodes = c.nodes
+
+        def worker(node, n):
+            r = node.client()
+            for _ in range(n):
+                p = r.pipeline(transaction=True)
+                p.incr("tx:a").incr("tx:b").get("tx:a").get("tx:b")
+                a1, b1, a2, b2 = p.execute()
+                # Nothing interleaves inside a transaction.
+                assert a1 == int(a2) and b1 == int(b2), (a1, b1, a2, b2)
+
+        threads = [threading.Thread(target=worker, args=(n, 200)) for n in nodes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        for n in nodes:
+            r = n.client()
+            assert r.get("tx:a") == b"600" and r.get("tx:b") == b"600", n.id
+    finally:
+        c.close()
+
+
 def t_leader_kill9_under_write_load_loses_nothing():
     c = Cluster(3, ["--election-ms", "1000", "--heartbeat-ms", "100"])
     try:
@@ -322,6 +349,8 @@ def t_five_nodes_survive_two_failures():
 
 
 tap.run("reads and writes work on every node of 3", t_reads_and_writes_on_every_node)
+tap.run("MULTI/EXEC through every node is atomic",
+        t_transactions_are_atomic_through_followers)
 tap.run("kill -9 of the leader under write load loses no acknowledged write",
         t_leader_kill9_under_write_load_loses_nothing)
 tap.run("reads stay bounded while both followers are paused",
