@@ -11,13 +11,15 @@ static const unsigned char nfields[] = {
     [PROTO_PEER_READINDEX_REQ] = 1, [PROTO_PEER_READINDEX_RESP] = 3,
     [PROTO_PEER_FORWARD] = 2,       [PROTO_PEER_FORWARD_RESP] = 2,
     [PROTO_PEER_JOIN] = 2,          [PROTO_PEER_JOIN_RESP] = 2,
+    [PROTO_PEER_ADDRS] = 2,
 };
 
 /* Types whose fixed fields are followed by a payload. */
 static bool has_payload(unsigned type)
 {
     return type == PROTO_PEER_FORWARD || type == PROTO_PEER_FORWARD_RESP ||
-           type == PROTO_PEER_JOIN || type == PROTO_PEER_JOIN_RESP;
+           type == PROTO_PEER_JOIN || type == PROTO_PEER_JOIN_RESP ||
+           type == PROTO_PEER_ADDRS;
 }
 
 #define NTYPES (sizeof nfields / sizeof nfields[0])

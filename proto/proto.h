@@ -303,6 +303,8 @@ enum proto_peer_type {
                                       peer address */
     PROTO_PEER_JOIN_RESP = 8,      /* a = status; payload: the leader's
                                       peer address when known */
+    PROTO_PEER_ADDRS = 9,          /* a = sender id; payload: its RESP
+                                      address, '\n', its HTTP address */
 };
 
 /* Largest frame accepted: room for a bulk of proto-max-bulk-len's default
@@ -330,7 +332,7 @@ int proto_peer_write(struct proto_buf *out,
                      uint64_t c);
 
 /* Appends a frame of a payload-carrying @type (FORWARD, FORWARD_RESP,
- * JOIN, JOIN_RESP) with fields @a, @b
+ * JOIN, JOIN_RESP, ADDRS) with fields @a, @b
  * and a payload built from @parts: @nparts byte strings concatenated
  * (borrowed during the call). Returns 0, -EINVAL (too big) or -ENOMEM
  * (@out unchanged). */

@@ -258,6 +258,74 @@ int radapter_transfer(struct radapter *r,
     return 0;
 }
 
+static struct radapter__peer_info *peer_info(struct radapter *r,
+                                             uint64_t id,
+                                             bool create)
+{
+    for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].id == id) {
+            return &r->peers[i];
+        }
+    }
+    if (!create || r->n_peers == RADAPTER_MAX_VOTERS || id == 0) {
+        return NULL;
+    }
+    struct radapter__peer_info *p = &r->peers[r->n_peers++];
+    memset(p, 0, sizeof *p);
+    p->id = id;
+    return p;
+}
+
+void radapter__peer_seen(struct radapter *r, uint64_t id)
+{
+    struct radapter__peer_info *p = peer_info(r, id, true);
+    if (p != NULL) {
+        p->last_contact = uv_now(r->loop);
+    }
+}
+
+void radapter__on_addrs(struct radapter *r, const struct proto_peer_msg *m)
+{
+    struct radapter__peer_info *p = peer_info(r, m->a, true);
+    const char *nl;
+    size_t n1;
+    size_t n2;
+    if (p == NULL || m->payload == NULL) {
+        return;
+    }
+    nl = memchr(m->payload, '\n', m->payload_len);
+    if (nl == NULL) {
+        return;
+    }
+    n1 = (size_t)(nl - (const char *)m->payload);
+    n2 = m->payload_len - n1 - 1;
+    if (n1 >= sizeof p->redis_addr || n2 >= sizeof p->http_addr) {
+        return;
+    }
+    memcpy(p->redis_addr, m->payload, n1);
+    p->redis_addr[n1] = '\0';
+    memcpy(p->http_addr, nl + 1, n2);
+    p->http_addr[n2] = '\0';
+}
+
+void radapter__addrs_tick(struct radapter *r)
+{
+    uint64_t now = uv_now(r->loop);
+    const void *parts[3] = {r->redis_addr, "\n", r->http_addr};
+    size_t lens[3] = {strlen(r->redis_addr), 1, strlen(r->http_addr)};
+    if (now < r->addrs_next) {
+        return;
+    }
+    r->addrs_next = now + 2000;
+    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
+        const struct raft_server *s = &r->raft.configuration.servers[i];
+        if (s->id != r->cfg.id) {
+            radapter__rpc_send_payload(r, s->id, PROTO_PEER_ADDRS, r->cfg.id, 0,
+                                       parts, lens, 3);
+        }
+    }
+}
+
 size_t radapter_get_members(struct radapter *r,
                             struct radapter_member_info *out,
                             size_t cap)
@@ -279,6 +347,19 @@ size_t radapter_get_members(struct radapter *r,
             m->match_index = match;
         } else if (s->id == r->cfg.id) {
             m->match_index = raft_last_index(&r->raft);
+        }
+        if (s->id == r->cfg.id) {
+            m->redis_addr = r->redis_addr;
+            m->http_addr = r->http_addr;
+            m->last_contact_ms = 0;
+        } else {
+            const struct radapter__peer_info *p = peer_info(r, s->id, false);
+            m->redis_addr = p != NULL ? p->redis_addr : "";
+            m->http_addr = p != NULL ? p->http_addr : "";
+            m->last_contact_ms =
+                p != NULL && p->last_contact != 0
+                    ? (int64_t)(uv_now(r->loop) - p->last_contact)
+                    : -1;
         }
     }
     return n;

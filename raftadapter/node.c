@@ -291,6 +291,7 @@ static void cron_cb(uv_timer_t *h)
     radapter__expire_cycle(r);
     radapter__forward_tick(r);
     radapter__join_tick(r);
+    radapter__addrs_tick(r);
     kv_store_rehash_step(r->store, 100);
 }
 
@@ -507,6 +508,11 @@ int radapter_new(uv_loop_t *loop,
         rv = bootstrap(r);
     }
     r->cfg.join_addr = NULL;
+    snprintf(r->redis_addr, sizeof r->redis_addr, "%s",
+             cfg->redis_addr != NULL ? cfg->redis_addr : "");
+    snprintf(r->http_addr, sizeof r->http_addr, "%s",
+             cfg->http_addr != NULL ? cfg->http_addr : "");
+    r->cfg.redis_addr = r->cfg.http_addr = NULL;
     r->cfg.members = NULL; /* borrowed only for the bootstrap */
     r->cfg.n_members = 0;
     if (rv != 0) {
@@ -641,6 +647,7 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     const char *leader_addr = NULL;
     memset(out, 0, sizeof *out);
     out->id = r->cfg.id;
+    out->leader_redis_addr = out->leader_http_addr = "";
     if (!r->started) {
         out->role = "unavailable";
         return;
@@ -687,4 +694,15 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     out->forward_retries = r->forward_retries;
     out->forward_unknown = r->forward_unknown;
     out->dedup_hits = r->dedup_hits;
+    out->leader_redis_addr = out->leader_http_addr = "";
+    if (leader != 0) {
+        struct radapter_member_info m[RADAPTER_MAX_VOTERS];
+        size_t n = radapter_get_members(r, m, RADAPTER_MAX_VOTERS);
+        for (size_t i = 0; i < n; i++) {
+            if (m[i].id == leader) {
+                out->leader_redis_addr = m[i].redis_addr;
+                out->leader_http_addr = m[i].http_addr;
+            }
+        }
+    }
 }

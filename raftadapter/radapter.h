@@ -55,6 +55,9 @@ struct radapter_config
         verify_timeout_ms; /* cap on any leader verification (default 5000) */
     unsigned max_pending_reads; /* waiting reads (default 10000) */
     uint64_t max_bulk_len;      /* proto-max-bulk-len passed to kv */
+    const char *redis_addr;     /* borrowed: this node's RESP address, told to
+                                   peers (NULL: none) */
+    const char *http_addr;      /* borrowed: this node's HTTP address */
     const char *join_addr;      /* borrowed: a member's peer address to join
                                    through when the data dir is empty; NULL:
                                    bootstrap instead */
@@ -212,9 +215,13 @@ int radapter_transfer(struct radapter *r,
 struct radapter_member_info
 {
     uint64_t id;
-    const char *peer_addr; /* view: valid until the configuration changes */
-    const char *role;      /* "voter", "standby" or "spare" */
-    uint64_t match_index;  /* known on the leader (0 elsewhere) */
+    const char *peer_addr;   /* view: valid until the configuration changes */
+    const char *role;        /* "voter", "standby" or "spare" */
+    uint64_t match_index;    /* known on the leader (0 elsewhere) */
+    const char *redis_addr;  /* view: as the node told us; "" if unknown */
+    const char *http_addr;   /* view: likewise */
+    int64_t last_contact_ms; /* ms since a frame from it arrived; -1 never;
+                                0 for this node */
 };
 
 /* Fills @out with up to @cap members; returns how many. */
@@ -257,6 +264,8 @@ struct radapter_info
     uint64_t forward_retries;  /* of which re-sends (never proposed) */
     uint64_t forward_unknown;  /* forwarded writes with unknown outcome */
     uint64_t dedup_hits;       /* retried writes answered, not re-applied */
+    const char *leader_redis_addr; /* view: "" if unknown */
+    const char *leader_http_addr;  /* view: "" if unknown */
 };
 
 /* Fills @out with the node's current state (views valid until the next

@@ -202,6 +202,11 @@ void radapter__on_join(struct radapter *r,
                        const struct proto_peer_msg *m);
 void radapter__on_join_resp(struct radapter *r, const struct proto_peer_msg *m);
 void radapter__join_tick(struct radapter *r);
+/* Notes that a frame from @id arrived (last contact). */
+void radapter__peer_seen(struct radapter *r, uint64_t id);
+void radapter__on_addrs(struct radapter *r, const struct proto_peer_msg *m);
+/* Tells every voter our addresses now and then. */
+void radapter__addrs_tick(struct radapter *r);
 
 /* dedup.c: request ids the state machine has applied, with their replies. */
 struct radapter__dedup_entry;
@@ -221,6 +226,15 @@ struct radapter__dedup
 
 /* Most voters a round can count (a bit each in round_acks). */
 #define RADAPTER_MAX_VOTERS 64
+
+/* What we know of another node from its own frames. */
+struct radapter__peer_info
+{
+    uint64_t id;
+    char redis_addr[64]; /* as it told us */
+    char http_addr[64];
+    uint64_t last_contact; /* uv_now() of its last frame, 0: never */
+};
 
 /* A follower's read-index request waiting on the leader. */
 struct radapter__remote
@@ -315,6 +329,13 @@ struct radapter
     uint64_t forwarded_writes;      /* FORWARD frames sent */
     uint64_t forward_retries;       /* of which re-sends */
     uint64_t forward_unknown;       /* budget ran out, outcome unknown */
+
+    /* Peers as they describe themselves (membership.c). */
+    struct radapter__peer_info peers[RADAPTER_MAX_VOTERS];
+    size_t n_peers;
+    char redis_addr[64]; /* ours, told to peers */
+    char http_addr[64];
+    uint64_t addrs_next; /* uv_now() of the next ADDRS */
 
     /* Joining a running cluster (membership.c). */
     char join_addr[256]; /* member to ask; "" once joined */

@@ -441,6 +441,7 @@ void radapter__rpc_on_msg(struct radapter *r,
     if (r->closing || !r->started) {
         return;
     }
+    radapter__peer_seen(r, from);
     switch (m->type) {
         case PROTO_PEER_PROBE:
             /* Peer side: answer with our current term; touch nothing. */
@@ -465,6 +466,9 @@ void radapter__rpc_on_msg(struct radapter *r,
             break;
         case PROTO_PEER_JOIN_RESP:
             radapter__on_join_resp(r, m);
+            break;
+        case PROTO_PEER_ADDRS:
+            radapter__on_addrs(r, m);
             break;
         default:
             break;

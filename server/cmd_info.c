@@ -279,6 +279,8 @@ static void sec_raft(struct proto_buf *b, struct srv_server *srv)
     add(b, "term:%llu", (unsigned long long)ri.term);
     add(b, "leader_id:%llu", (unsigned long long)ri.leader_id);
     add(b, "leader_addr:%s", ri.leader_addr != NULL ? ri.leader_addr : "");
+    add(b, "leader_redis_addr:%s", ri.leader_redis_addr);
+    add(b, "leader_http_addr:%s", ri.leader_http_addr);
     add(b, "ready:%d", ri.ready ? 1 : 0);
     add(b, "voters:%llu", (unsigned long long)ri.voters);
     add(b, "commit_index:%llu", (unsigned long long)ri.commit_index);

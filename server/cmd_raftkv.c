@@ -73,11 +73,15 @@ static void status(struct srv_conn *c)
     proto_write_bulk(&c->out, "members", 7);
     proto_write_array_len(&c->out, n);
     for (size_t i = 0; i < n; i++) {
-        proto_write_map_len(&c->out, c->resp, 4);
+        proto_write_map_len(&c->out, c->resp, 7);
         write_kv_int(c, "id", m[i].id);
         write_kv_str(c, "peer", m[i].peer_addr);
+        write_kv_str(c, "redis", m[i].redis_addr);
+        write_kv_str(c, "http", m[i].http_addr);
         write_kv_str(c, "role", m[i].role);
         write_kv_int(c, "match_index", m[i].match_index);
+        proto_write_bulk(&c->out, "last_contact_ms", 15);
+        proto_write_int(&c->out, m[i].last_contact_ms);
     }
 }
 
