@@ -6,6 +6,11 @@
  *                                   voter once caught up); leader only
  *   RAFTKV NODE REMOVE <id>         remove a node; leader only
  *   RAFTKV TRANSFER [<id>]          hand leadership over; leader only
+ *   RAFTKV TIMEOUT [<ms>]           this connection's deadline for a read's
+ *                                   leader verification (0: the server's
+ *                                   cap, --verify-timeout-ms, which also
+ *                                   bounds any value set here); without an
+ *                                   argument, the deadline in force
  *   RAFTKV HELP
  *
  * Membership changes reply once the change is committed, like a write. */
@@ -124,6 +129,9 @@ void srv__cmd_raftkv(struct srv_conn *c,
             "    Remove a node (leader only).",
             "TRANSFER [<id>]",
             "    Hand leadership to <id>, or to the best voter (leader only).",
+            "TIMEOUT [<ms>]",
+            "    Set (0: the server's cap) or show this connection's deadline",
+            "    for a read's leader verification.",
             "HELP",
             "    Print this help."};
         size_t n = sizeof help / sizeof help[0];
@@ -155,6 +163,24 @@ void srv__cmd_raftkv(struct srv_conn *c,
             return;
         }
         start(c, radapter_remove_node(ra, id, srv__async_done_cb, c));
+    } else if (is(argv[1], lens[1], "timeout") && argc <= 3) {
+        uint64_t ms = 0;
+        if (argc == 3) {
+            if (!(lens[2] == 1 && argv[2][0] == '0') &&
+                !parse_id(argv[2], lens[2], &ms)) {
+                reply_err(c, "ERR timeout is not a non-negative integer");
+                return;
+            }
+            c->read_timeout_ms = ms;
+            proto_write_simple(&c->out, "OK", 2);
+            return;
+        }
+        ms = c->read_timeout_ms != 0 ? c->read_timeout_ms
+                                     : c->srv->cfg->verify_timeout_ms;
+        if (ms > c->srv->cfg->verify_timeout_ms) {
+            ms = c->srv->cfg->verify_timeout_ms;
+        }
+        proto_write_int(&c->out, (int64_t)ms);
     } else if (is(argv[1], lens[1], "transfer") && argc <= 3) {
         if (argc == 3 && !parse_id(argv[2], lens[2], &id)) {
             reply_err(c, "ERR invalid node id or address");

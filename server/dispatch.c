@@ -293,7 +293,11 @@ static bool run_read(struct srv_conn *c,
         srv_reply_error_code(&c->out, -ENOMEM, 0);
         return true;
     }
-    uint64_t deadline = uv_now(srv->loop) + srv->cfg->verify_timeout_ms;
+    /* The connection's own deadline (RAFTKV TIMEOUT), else the cap; the
+     * adapter caps it by verify-timeout-ms either way. */
+    uint64_t wait = c->read_timeout_ms != 0 ? c->read_timeout_ms
+                                            : srv->cfg->verify_timeout_ms;
+    uint64_t deadline = uv_now(srv->loop) + wait;
     int rv = radapter_read(srv->ra, &c->rreq, deadline, read_done_cb, c);
     if (rv != 0) {
         c->stash.active = false;

@@ -177,6 +177,7 @@ struct srv_conn
     uint64_t ctime_ms;              /* accept time (uv_now) */
     uint64_t last_ms;               /* last command (uv_now) */
     const struct srv_cmd *last_cmd; /* weak: into the table */
+    uint64_t read_timeout_ms;       /* RAFTKV TIMEOUT; 0: the server cap */
     bool in_multi;                  /* between MULTI and EXEC/DISCARD */
     bool multi_dirty;               /* a queued command was refused */
     uint32_t multi_n;               /* commands queued */

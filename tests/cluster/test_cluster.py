@@ -164,6 +164,18 @@ def t_paused_followers_reads_stay_bounded():
         for t in threads:
             t.join(timeout=10)
         rss1 = lead.rss_kb()
+        # A connection's own, shorter deadline (RAFTKV TIMEOUT) holds too.
+        r = lead.client()
+        assert r.execute_command("RAFTKV", "TIMEOUT", "300") == b"OK"
+        assert r.execute_command("RAFTKV", "TIMEOUT") == 300
+        t0 = time.time()
+        try:
+            r.get("x")
+            raise AssertionError("a read succeeded without a majority")
+        except redis.exceptions.ResponseError as e:
+            assert str(e).startswith("TIMEOUT"), e
+        short = time.time() - t0
+        assert short <= 0.3 + 0.1 + 0.2, "RAFTKV TIMEOUT 300 read took %.3fs" % short
         for f in fs:
             f.cont()
         assert worst[0] <= cap_ms / 1000 + 0.1 + 0.2, "a read took %.3fs" % worst[0]
@@ -181,8 +193,9 @@ def t_paused_followers_reads_stay_bounded():
                 return False
 
         wait_for(serving, 3, "service after SIGCONT")
-        print("# worst read %.3fs, errors %s, max pending %d, rss +%d kB, back in %.2fs" % (
-            worst[0], errors, max_pending[0], rss1 - rss0, time.time() - t0))
+        print("# worst read %.3fs, errors %s, max pending %d, rss +%d kB, back in %.2fs, "
+              "300 ms deadline read %.3fs" % (
+                  worst[0], errors, max_pending[0], rss1 - rss0, time.time() - t0, short))
     finally:
         c.close()
 
