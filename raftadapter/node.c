@@ -694,6 +694,7 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     out->forward_retries = r->forward_retries;
     out->forward_unknown = r->forward_unknown;
     out->dedup_hits = r->dedup_hits;
+    out->breaker_opened = r->breaker_opened;
     out->leader_redis_addr = out->leader_http_addr = "";
     if (leader != 0) {
         struct radapter_member_info m[RADAPTER_MAX_VOTERS];

@@ -264,6 +264,7 @@ struct radapter_info
     uint64_t forward_retries;  /* of which re-sends (never proposed) */
     uint64_t forward_unknown;  /* forwarded writes with unknown outcome */
     uint64_t dedup_hits;       /* retried writes answered, not re-applied */
+    uint64_t breaker_opened;   /* times a peer's circuit breaker opened */
     const char *leader_redis_addr; /* view: "" if unknown */
     const char *leader_http_addr;  /* view: "" if unknown */
 };

@@ -88,6 +88,8 @@ struct radapter__rpc_link
     char addr[64];                   /* for id 0 */
     struct radapter__rpc_conn *conn; /* weak: open connection, or NULL */
     uint64_t retry_at;               /* uv_now() before which not to dial */
+    unsigned failures;               /* consecutive failed connections */
+    uint64_t breaker_opened;         /* times the circuit breaker opened */
     struct radapter__rpc_link *next; /* owned chain */
 };
 
@@ -329,6 +331,7 @@ struct radapter
     uint64_t forwarded_writes;      /* FORWARD frames sent */
     uint64_t forward_retries;       /* of which re-sends */
     uint64_t forward_unknown;       /* budget ran out, outcome unknown */
+    uint64_t breaker_opened;        /* peer circuit breakers opened */
 
     /* Peers as they describe themselves (membership.c). */
     struct radapter__peer_info peers[RADAPTER_MAX_VOTERS];

@@ -25,6 +25,13 @@
 #define RECONNECT_MS 100
 #define MAX_OUTPUT   (4u * 1024 * 1024)
 
+/* Circuit breaker: after BREAKER_FAILURES connections in a row that fail
+ * before ever completing, the link stays closed for BREAKER_OPEN_MS, so
+ * requests to a peer that keeps failing fail fast instead of each waiting
+ * on a doomed connect. */
+#define BREAKER_FAILURES 3
+#define BREAKER_OPEN_MS  1000
+
 struct radapter__rpc_conn
 {
     struct radapter *r;              /* weak: owner */
@@ -95,8 +102,20 @@ static void conn_close(struct radapter__rpc_conn *c)
     }
     c->closing = true;
     if (c->link != NULL) {
-        c->link->conn = NULL;
-        c->link->retry_at = uv_now(r->loop) + RECONNECT_MS;
+        struct radapter__rpc_link *l = c->link;
+        l->conn = NULL;
+        l->retry_at = uv_now(r->loop) + RECONNECT_MS;
+        if (!c->connected && ++l->failures >= BREAKER_FAILURES) {
+            l->retry_at = uv_now(r->loop) + BREAKER_OPEN_MS;
+            l->failures = 0;
+            l->breaker_opened++;
+            r->breaker_opened++;
+            radapter__log("warn", "peer_circuit_open",
+                          "node %llu unreachable %d times in a row; not "
+                          "dialing it for %d ms",
+                          (unsigned long long)l->id, BREAKER_FAILURES,
+                          BREAKER_OPEN_MS);
+        }
         c->link = NULL;
     }
     if (c->prev != NULL) {
@@ -264,6 +283,9 @@ static void connect_cb(uv_connect_t *req, int status)
         return;
     }
     c->connected = true;
+    if (c->link != NULL) {
+        c->link->failures = 0;
+    }
     uv_tcp_nodelay(&c->tcp, 1);
     /* The opening goes before anything queued while connecting. */
     put_u64(hello, PROTO_PEER_MAGIC);

@@ -305,6 +305,7 @@ static void sec_raft(struct proto_buf *b, struct srv_server *srv)
     add(b, "forward_retries:%llu", (unsigned long long)ri.forward_retries);
     add(b, "forward_unknown:%llu", (unsigned long long)ri.forward_unknown);
     add(b, "dedup_hits:%llu", (unsigned long long)ri.dedup_hits);
+    add(b, "peer_breakers_opened:%llu", (unsigned long long)ri.breaker_opened);
 }
 
 /* ------------------------------------------------------------------------
