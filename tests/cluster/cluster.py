@@ -67,8 +67,12 @@ class Node:
         args += self.cluster_args if self.cluster_args is not None else [
             "--cluster", self.cluster.spec]
         args += self.cluster.extra
+        env = os.environ.copy()
+        if "ASAN_OPTIONS" in env:
+            env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(
+                os.path.dirname(os.path.abspath(__file__)), "lsan-libraft.supp")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.log, "ab"))
+                                     stderr=open(self.log, "ab"), env=env)
         _procs.append(self.proc)
 
     def client(self, timeout=10):
@@ -150,15 +154,24 @@ class Cluster:
             timeout, "\n".join(x.log_tail(5) for x in self.nodes)))
 
     def close(self):
+        """Stops every running node with SIGTERM. A node must then exit 0:
+        a graceful shutdown that fails, or a sanitizer report at exit
+        (leaks, undefined behaviour), fails the test."""
+        bad = []
         for node in self.nodes:
             if node.proc is not None and node.proc.poll() is None:
                 try:
                     node.cont()
                     node.proc.terminate()
-                    node.proc.wait(timeout=10)
+                    rc = node.proc.wait(timeout=15)
                 except Exception:
                     node.proc.kill()
+                    rc = "hung"
+                if rc != 0:
+                    bad.append("node %d exited %s:\n%s" % (node.id, rc, node.log_tail(30)))
         shutil.rmtree(self.root, ignore_errors=True)
+        if bad:
+            raise AssertionError("\n".join(bad))
 
 
 def wait_for(cond, timeout, what):
