@@ -306,6 +306,19 @@ static void sec_raft(struct proto_buf *b, struct srv_server *srv)
     add(b, "forward_unknown:%llu", (unsigned long long)ri.forward_unknown);
     add(b, "dedup_hits:%llu", (unsigned long long)ri.dedup_hits);
     add(b, "peer_breakers_opened:%llu", (unsigned long long)ri.breaker_opened);
+    {
+        struct radapter_member_info m[SRV_CLUSTER_MAX];
+        size_t n = radapter_get_members(srv->ra, m, SRV_CLUSTER_MAX);
+        for (size_t i = 0; i < n; i++) {
+            add(b,
+                "member%llu:role=%s,peer=%s,redis=%s,http=%s,match_index=%llu,"
+                "last_contact_ms=%lld",
+                (unsigned long long)m[i].id, m[i].role, m[i].peer_addr,
+                m[i].redis_addr, m[i].http_addr,
+                (unsigned long long)m[i].match_index,
+                (long long)m[i].last_contact_ms);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------
