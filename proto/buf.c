@@ -1,10 +1,14 @@
-/* Growable byte buffer. */
+/* Growable byte buffer: doubling growth, and never a partial change on
+ * failure, so callers can reserve once and then append without checks. */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/proto.h"
+
+/* The first allocation: small replies and short requests fit in it. */
+#define MIN_CAP 64
 
 void proto_buf_init(struct proto_buf *b)
 {
@@ -32,7 +36,8 @@ int proto_buf_reserve(struct proto_buf *b, size_t extra)
         return -ENOMEM;
     }
     need = b->len + extra;
-    cap = b->cap == 0 ? 64 : b->cap;
+    /* Doubling keeps a run of appends amortised O(1) per byte. */
+    cap = b->cap < MIN_CAP ? MIN_CAP : b->cap;
     while (cap < need) {
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     }
@@ -60,6 +65,8 @@ int proto_buf_append(struct proto_buf *b, const void *p, size_t n)
 
 void proto_buf_consume(struct proto_buf *b, size_t n)
 {
+    /* n > len breaks the contract; dropping everything is the safe
+     * reading of it. */
     if (n >= b->len) {
         b->len = 0;
         return;

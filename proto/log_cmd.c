@@ -1,7 +1,13 @@
-/* The raft log-command encoding (format in proto.h). Integers are written
- * byte by byte in little endian, so the format does not depend on the
- * host and no unaligned access happens. The decoder treats the entry as
- * untrusted input: every length is checked against the buffer. */
+/* The raft log-command encoding (wire format in proto.h).
+ *
+ * Integers are written and read byte by byte in little endian, so the format
+ * does not depend on the host and no unaligned access ever happens.
+ *
+ * The decoder treats an entry as untrusted input, like any other bytes from
+ * disk or the network: proto_log_reader_init walks the whole body once and
+ * checks every count and length against the buffer before a single item is
+ * handed out. A state machine therefore applies an entry entirely or not at
+ * all, never the first half of a corrupt batch. */
 
 #include <errno.h>
 #include <limits.h>
@@ -10,8 +16,23 @@
 
 #include "proto/proto.h"
 
-#define COUNT_OFFSET PROTO_LOG_HEADER_LEN /* u32 item count */
-#define BODY_START   PROTO_LOG_HEADER_LEN
+/* Offsets inside the header, and the item count that opens every body. */
+#define OFF_VERSION  0
+#define OFF_TYPE     1
+#define OFF_RESERVED 2
+#define OFF_BODY_LEN 4
+#define OFF_STAMP    8
+#define OFF_COUNT    PROTO_LOG_HEADER_LEN
+#define COUNT_LEN    4
+#define ID_LEN       8
+#define LEN_LEN      4
+
+/* Entries are padded with zeros to a multiple of this (libraft's rule). */
+#define ALIGN 8
+
+/* ------------------------------------------------------------------------
+ * Little-endian integers
+ * ---------------------------------------------------------------------- */
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -38,32 +59,114 @@ static uint64_t get_u64(const unsigned char *p)
     return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
 }
 
-static int append_u32(struct proto_buf *b, uint32_t v)
+static size_t pad_to_align(size_t n)
 {
-    unsigned char x[4];
-    put_u32(x, v);
-    return proto_buf_append(b, x, 4);
+    return (n + (ALIGN - 1)) & ~(size_t)(ALIGN - 1);
+}
+
+static bool type_is_known(unsigned type)
+{
+    return type == PROTO_LOG_BATCH || type == PROTO_LOG_EXPIRE ||
+           type == PROTO_LOG_BATCH_IDS;
 }
 
 /* ------------------------------------------------------------------------
  * Writer
+ *
+ * The buffer holds the header and the count with placeholder values from
+ * the start; _finish fills them in. Each _add_* reserves all the room the
+ * item needs first, so after the reservation nothing can fail and the
+ * writer is never left holding half an item.
  * ---------------------------------------------------------------------- */
 
 int proto_log_writer_init(struct proto_log_writer *w,
                           enum proto_log_type type,
                           uint64_t stamp_ms)
 {
-    unsigned char h[PROTO_LOG_HEADER_LEN + 4];
-    memset(h, 0, sizeof h);
-    h[0] = PROTO_LOG_VERSION;
-    h[1] = (unsigned char)type;
-    put_u64(h + 8, stamp_ms);
+    unsigned char h[PROTO_LOG_HEADER_LEN + COUNT_LEN];
+
     proto_buf_init(&w->buf);
     w->count = 0;
     w->type = (uint8_t)type;
-    if (proto_buf_append(&w->buf, h, sizeof h) != 0) {
-        return -ENOMEM;
+    if (!type_is_known((unsigned)type)) {
+        return -EINVAL;
     }
+    memset(h, 0, sizeof h);
+    h[OFF_VERSION] = PROTO_LOG_VERSION;
+    h[OFF_TYPE] = (unsigned char)type;
+    put_u64(h + OFF_STAMP, stamp_ms);
+    return proto_buf_append(&w->buf, h, sizeof h);
+}
+
+/* Checks that @extra more body bytes keep body_len and the count within
+ * their u32 fields, and reserves them. Returns 0, -EINVAL or -ENOMEM. */
+static int reserve_item(struct proto_log_writer *w, size_t extra)
+{
+    size_t body = w->buf.len - PROTO_LOG_HEADER_LEN;
+    if (w->count == UINT32_MAX || extra > UINT32_MAX ||
+        body + extra > UINT32_MAX) {
+        return -EINVAL;
+    }
+    return proto_buf_reserve(&w->buf, extra);
+}
+
+/* Appends a u32 or u64 whose room is reserved. */
+static void put_int(struct proto_buf *b, uint64_t v, size_t n)
+{
+    unsigned char x[8];
+    if (n == 8) {
+        put_u64(x, v);
+    } else {
+        put_u32(x, (uint32_t)v);
+    }
+    memcpy(b->data + b->len, x, n);
+    b->len += n;
+}
+
+/* Appends "u32 len, bytes" whose room is reserved. */
+static void put_field(struct proto_buf *b, const void *s, size_t n)
+{
+    put_int(b, n, LEN_LEN);
+    if (n > 0) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    }
+}
+
+/* Appends one command, preceded by @id when @with_id. */
+static int add_cmd_generic(struct proto_log_writer *w,
+                           bool with_id,
+                           uint64_t id,
+                           int argc,
+                           const char *const *argv,
+                           const size_t *lens)
+{
+    size_t need = (with_id ? ID_LEN : 0) + LEN_LEN;
+    int rv;
+
+    if (argc <= 0) {
+        return -EINVAL;
+    }
+    for (int i = 0; i < argc; i++) {
+        /* Checked before adding, so the sum cannot wrap even on 32 bits. */
+        if (lens[i] > UINT32_MAX - LEN_LEN ||
+            need > UINT32_MAX - LEN_LEN - lens[i]) {
+            return -EINVAL;
+        }
+        need += LEN_LEN + lens[i];
+    }
+    rv = reserve_item(w, need);
+    if (rv != 0) {
+        return rv;
+    }
+    if (with_id) {
+        put_int(&w->buf, id, ID_LEN);
+    }
+    put_int(&w->buf, (uint64_t)argc, LEN_LEN);
+    for (int i = 0; i < argc; i++) {
+        put_field(&w->buf, argv[i], lens[i]);
+    }
+    w->count++;
     return 0;
 }
 
@@ -72,31 +175,14 @@ int proto_log_writer_add_cmd(struct proto_log_writer *w,
                              const char *const *argv,
                              const size_t *lens)
 {
-    size_t start = w->buf.len;
-    size_t need = 4;
-    if (argc <= 0) {
+    /* In a BATCH_IDS entry a command without an id carries id 0. */
+    if (w->type == PROTO_LOG_BATCH_IDS) {
+        return add_cmd_generic(w, true, 0, argc, argv, lens);
+    }
+    if (w->type != PROTO_LOG_BATCH) {
         return -EINVAL;
     }
-    for (int i = 0; i < argc; i++) {
-        if (lens[i] > UINT32_MAX) {
-            return -EINVAL;
-        }
-        need += 4 + lens[i];
-    }
-    if (proto_buf_reserve(&w->buf, need) != 0) {
-        return -ENOMEM;
-    }
-    append_u32(&w->buf, (uint32_t)argc);
-    for (int i = 0; i < argc; i++) {
-        append_u32(&w->buf, (uint32_t)lens[i]);
-        proto_buf_append(&w->buf, argv[i], lens[i]);
-    }
-    if (w->buf.len != start + need) {
-        w->buf.len = start; /* cannot happen after reserve; stay whole */
-        return -ENOMEM;
-    }
-    w->count++;
-    return 0;
+    return add_cmd_generic(w, false, 0, argc, argv, lens);
 }
 
 int proto_log_writer_add_cmd_id(struct proto_log_writer *w,
@@ -105,39 +191,39 @@ int proto_log_writer_add_cmd_id(struct proto_log_writer *w,
                                 const char *const *argv,
                                 const size_t *lens)
 {
-    size_t start = w->buf.len;
-    unsigned char x[8];
-    int rv;
-    put_u64(x, id);
-    if (proto_buf_append(&w->buf, x, 8) != 0) {
-        return -ENOMEM;
+    /* A BATCH entry has nowhere to put an id; "none" fits as it is. */
+    if (w->type == PROTO_LOG_BATCH && id == 0) {
+        return add_cmd_generic(w, false, 0, argc, argv, lens);
     }
-    rv = proto_log_writer_add_cmd(w, argc, argv, lens);
-    if (rv != 0) {
-        w->buf.len = start;
+    if (w->type != PROTO_LOG_BATCH_IDS) {
+        return -EINVAL;
     }
-    return rv;
+    return add_cmd_generic(w, true, id, argc, argv, lens);
 }
 
 int proto_log_writer_add_key(struct proto_log_writer *w,
                              const char *key,
                              size_t len)
 {
+    int rv;
+    if (w->type != PROTO_LOG_EXPIRE) {
+        return -EINVAL;
+    }
     if (len > UINT32_MAX) {
         return -EINVAL;
     }
-    if (proto_buf_reserve(&w->buf, 4 + len) != 0) {
-        return -ENOMEM;
+    rv = reserve_item(w, LEN_LEN + len);
+    if (rv != 0) {
+        return rv;
     }
-    append_u32(&w->buf, (uint32_t)len);
-    proto_buf_append(&w->buf, key, len);
+    put_field(&w->buf, key, len);
     w->count++;
     return 0;
 }
 
 size_t proto_log_writer_size(const struct proto_log_writer *w)
 {
-    return (w->buf.len + 7) & ~(size_t)7;
+    return pad_to_align(w->buf.len);
 }
 
 int proto_log_writer_finish(struct proto_log_writer *w,
@@ -147,18 +233,19 @@ int proto_log_writer_finish(struct proto_log_writer *w,
 {
     size_t n = proto_log_writer_size(w);
     unsigned char *out;
-    if (w->buf.len - BODY_START > UINT32_MAX) {
-        return -EINVAL;
+
+    if (w->buf.len < PROTO_LOG_HEADER_LEN + COUNT_LEN) {
+        return -EINVAL; /* not initialised, or already finished */
     }
     out = alloc(n);
     if (out == NULL) {
         return -ENOMEM;
     }
-    put_u32((unsigned char *)w->buf.data + 4,
-            (uint32_t)(w->buf.len - BODY_START));
-    put_u32((unsigned char *)w->buf.data + COUNT_OFFSET, w->count);
     memcpy(out, w->buf.data, w->buf.len);
     memset(out + w->buf.len, 0, n - w->buf.len);
+    /* reserve_item kept both within their u32 fields. */
+    put_u32(out + OFF_BODY_LEN, (uint32_t)(w->buf.len - PROTO_LOG_HEADER_LEN));
+    put_u32(out + OFF_COUNT, w->count);
     *data = out;
     *len = n;
     proto_buf_fini(&w->buf);
@@ -173,6 +260,99 @@ void proto_log_writer_fini(struct proto_log_writer *w)
 }
 
 /* ------------------------------------------------------------------------
+ * Validation
+ * ---------------------------------------------------------------------- */
+
+/* A bounds-checked cursor over [pos, end). */
+struct cursor
+{
+    const unsigned char *pos; /* borrowed */
+    const unsigned char *end; /* borrowed */
+};
+
+static bool take(struct cursor *c, size_t n, const unsigned char **at)
+{
+    if ((size_t)(c->end - c->pos) < n) {
+        return false;
+    }
+    *at = c->pos;
+    c->pos += n;
+    return true;
+}
+
+static bool take_u32(struct cursor *c, uint32_t *v)
+{
+    const unsigned char *at;
+    if (!take(c, 4, &at)) {
+        return false;
+    }
+    *v = get_u32(at);
+    return true;
+}
+
+/* Reads "u32 len, bytes". */
+static bool take_field(struct cursor *c, const unsigned char **s, size_t *n)
+{
+    uint32_t len;
+    if (!take_u32(c, &len) || !take(c, len, s)) {
+        return false;
+    }
+    *n = len;
+    return true;
+}
+
+/* Reads a command's argc: at least 1, at most what the bytes left could
+ * hold (each argument takes its 4-byte length at least), which also bounds
+ * the scratch a reader allocates by the entry's size. */
+static bool take_argc(struct cursor *c, uint32_t *argc)
+{
+    if (!take_u32(c, argc)) {
+        return false;
+    }
+    return *argc >= 1 && *argc <= INT_MAX &&
+           *argc <= (size_t)(c->end - c->pos) / LEN_LEN;
+}
+
+/* Walks every item of a body so that reading it later cannot fail. */
+static bool body_is_valid(unsigned type,
+                          const unsigned char *body,
+                          const unsigned char *end)
+{
+    struct cursor c = {body, end};
+    const unsigned char *s;
+    uint32_t count;
+    size_t n;
+
+    if (!take_u32(&c, &count)) {
+        return false;
+    }
+    /* Every item takes at least 4 bytes, so a bogus count fails within
+     * body_len / 4 iterations. */
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t argc;
+        if (type == PROTO_LOG_EXPIRE) {
+            if (!take_field(&c, &s, &n)) {
+                return false;
+            }
+            continue;
+        }
+        if (type == PROTO_LOG_BATCH_IDS && !take(&c, ID_LEN, &s)) {
+            return false;
+        }
+        if (!take_argc(&c, &argc)) {
+            return false;
+        }
+        for (uint32_t j = 0; j < argc; j++) {
+            if (!take_field(&c, &s, &n)) {
+                return false;
+            }
+        }
+    }
+    /* The count must account for the body exactly. */
+    return c.pos == c.end;
+}
+
+/* ------------------------------------------------------------------------
  * Reader
  * ---------------------------------------------------------------------- */
 
@@ -181,29 +361,32 @@ int proto_log_reader_init(struct proto_log_reader *r,
                           size_t len)
 {
     const unsigned char *p = buf;
-    uint32_t body_len;
     size_t end;
 
     memset(r, 0, sizeof *r);
-    if (len < PROTO_LOG_HEADER_LEN + 4) {
+    if (len == 0) {
         return PROTO_EMALFORMED;
     }
-    if (p[0] != PROTO_LOG_VERSION) {
+    /* The version comes first: a later version may frame differently. */
+    if (p[OFF_VERSION] != PROTO_LOG_VERSION) {
         return PROTO_EVERSION;
     }
-    if ((p[1] != PROTO_LOG_BATCH && p[1] != PROTO_LOG_EXPIRE &&
-         p[1] != PROTO_LOG_BATCH_IDS) ||
-        p[2] != 0 || p[3] != 0) {
+    if (len < PROTO_LOG_HEADER_LEN + COUNT_LEN) {
         return PROTO_EMALFORMED;
     }
-    body_len = get_u32(p + 4);
-    if (body_len < 4 || body_len > len - BODY_START) {
+    if (!type_is_known(p[OFF_TYPE]) || p[OFF_RESERVED] != 0 ||
+        p[OFF_RESERVED + 1] != 0) {
         return PROTO_EMALFORMED;
     }
-    end = BODY_START + (size_t)body_len;
-    /* Only zero padding may follow, less than 8 bytes of it, ending on a
-     * multiple of 8. */
-    if (len - end >= 8 || len % 8 != 0) {
+    /* body_len is compared with what is left, never added to an offset
+     * first, so no value of it can overflow. */
+    if (get_u32(p + OFF_BODY_LEN) < COUNT_LEN ||
+        get_u32(p + OFF_BODY_LEN) > len - PROTO_LOG_HEADER_LEN) {
+        return PROTO_EMALFORMED;
+    }
+    end = PROTO_LOG_HEADER_LEN + (size_t)get_u32(p + OFF_BODY_LEN);
+    /* Accepted: the exact length, or the length padded to 8 with zeros. */
+    if (len != end && len != pad_to_align(end)) {
         return PROTO_EMALFORMED;
     }
     for (size_t i = end; i < len; i++) {
@@ -211,35 +394,38 @@ int proto_log_reader_init(struct proto_log_reader *r,
             return PROTO_EMALFORMED;
         }
     }
-    r->type = p[1];
-    r->stamp_ms = get_u64(p + 8);
-    r->remaining = get_u32(p + COUNT_OFFSET);
-    r->pos = p + COUNT_OFFSET + 4;
+    if (!body_is_valid(p[OFF_TYPE], p + OFF_COUNT, p + end)) {
+        return PROTO_EMALFORMED;
+    }
+    r->type = p[OFF_TYPE];
+    r->stamp_ms = get_u64(p + OFF_STAMP);
+    r->remaining = get_u32(p + OFF_COUNT);
+    r->pos = p + OFF_COUNT + COUNT_LEN;
     r->end = p + end;
     return 0;
 }
 
-/* Reads a u32 length-prefixed field. */
-static int read_field(struct proto_log_reader *r, const char **s, size_t *n)
+/* Makes room for @argc views in the reader's scratch. */
+static int reserve_views(struct proto_log_reader *r, uint32_t argc)
 {
-    uint32_t len;
-    if (r->end - r->pos < 4) {
-        return PROTO_EMALFORMED;
-    }
-    len = get_u32(r->pos);
-    r->pos += 4;
-    if ((size_t)(r->end - r->pos) < len) {
-        return PROTO_EMALFORMED;
-    }
-    *s = (const char *)r->pos;
-    *n = len;
-    r->pos += len;
-    return 0;
-}
+    const char **argv;
+    size_t *lens;
 
-static int at_end(struct proto_log_reader *r)
-{
-    return r->pos == r->end ? 0 : PROTO_EMALFORMED;
+    if ((int64_t)argc <= (int64_t)r->cap) {
+        return 0;
+    }
+    argv = realloc(r->argv, argc * sizeof *argv);
+    if (argv == NULL) {
+        return -ENOMEM;
+    }
+    r->argv = argv;
+    lens = realloc(r->lens, argc * sizeof *lens);
+    if (lens == NULL) {
+        return -ENOMEM; /* cap unchanged: both arrays still hold it */
+    }
+    r->lens = lens;
+    r->cap = (int)argc;
+    return 0;
 }
 
 int proto_log_reader_next_cmd(struct proto_log_reader *r, struct proto_cmd *out)
@@ -255,54 +441,46 @@ int proto_log_reader_next_cmd_id(struct proto_log_reader *r,
                                  struct proto_cmd *out,
                                  uint64_t *id)
 {
+    struct cursor c = {r->pos, r->end};
+    const unsigned char *at;
+    uint64_t cmd_id = 0;
     uint32_t argc;
+    int rv;
+
     if (r->type != PROTO_LOG_BATCH && r->type != PROTO_LOG_BATCH_IDS) {
         return PROTO_EMALFORMED;
     }
     if (r->remaining == 0) {
-        return at_end(r);
+        return 0;
     }
-    *id = 0;
+    /* reader_init validated the body; the checks below only keep a reader
+     * whose fields were tampered with from reading out of bounds. */
     if (r->type == PROTO_LOG_BATCH_IDS) {
-        if (r->end - r->pos < 8) {
+        if (!take(&c, ID_LEN, &at)) {
             return PROTO_EMALFORMED;
         }
-        *id = get_u64(r->pos);
-        r->pos += 8;
+        cmd_id = get_u64(at);
     }
-    if (r->end - r->pos < 4) {
+    if (!take_argc(&c, &argc)) {
         return PROTO_EMALFORMED;
     }
-    argc = get_u32(r->pos);
-    r->pos += 4;
-    /* Each argument takes at least its 4-byte length: this bounds the
-     * scratch we allocate by the entry's size. */
-    if (argc == 0 || argc > INT_MAX || argc > (size_t)(r->end - r->pos) / 4) {
-        return PROTO_EMALFORMED;
-    }
-    if ((int)argc > r->cap) {
-        const char **argv = realloc(r->argv, argc * sizeof *argv);
-        if (argv == NULL) {
-            return -ENOMEM;
-        }
-        r->argv = argv;
-        size_t *lens = realloc(r->lens, argc * sizeof *lens);
-        if (lens == NULL) {
-            return -ENOMEM;
-        }
-        r->lens = lens;
-        r->cap = (int)argc;
+    rv = reserve_views(r, argc);
+    if (rv != 0) {
+        return rv;
     }
     for (uint32_t i = 0; i < argc; i++) {
-        int rv = read_field(r, &r->argv[i], &r->lens[i]);
-        if (rv != 0) {
-            return rv;
+        const unsigned char *s;
+        if (!take_field(&c, &s, &r->lens[i])) {
+            return PROTO_EMALFORMED;
         }
+        r->argv[i] = (const char *)s;
     }
+    r->pos = c.pos;
     r->remaining--;
     out->argc = (int)argc;
     out->argv = r->argv;
     out->lens = r->lens;
+    *id = cmd_id;
     return 1;
 }
 
@@ -310,18 +488,23 @@ int proto_log_reader_next_key(struct proto_log_reader *r,
                               const char **key,
                               size_t *len)
 {
-    int rv;
+    struct cursor c = {r->pos, r->end};
+    const unsigned char *s;
+    size_t n;
+
     if (r->type != PROTO_LOG_EXPIRE) {
         return PROTO_EMALFORMED;
     }
     if (r->remaining == 0) {
-        return at_end(r);
+        return 0;
     }
-    rv = read_field(r, key, len);
-    if (rv != 0) {
-        return rv;
+    if (!take_field(&c, &s, &n)) {
+        return PROTO_EMALFORMED;
     }
+    r->pos = c.pos;
     r->remaining--;
+    *key = (const char *)s;
+    *len = n;
     return 1;
 }
 

@@ -89,6 +89,12 @@ struct proto_parser; /* opaque */
  * NULL on out-of-memory. Borrows @limits only during the call (copied). */
 struct proto_parser *proto_parser_new(const struct proto_limits *limits);
 
+/* Replaces @p's limits with a copy of @limits (borrowed during the call),
+ * for CONFIG SET. Takes effect from the next length or count line parsed;
+ * a bulk whose length was already accepted completes. */
+void proto_parser_set_limits(struct proto_parser *p,
+                             const struct proto_limits *limits);
+
 /* Releases @p and everything it holds. */
 void proto_parser_free(struct proto_parser *p);
 
