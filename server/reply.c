@@ -21,10 +21,14 @@ static const struct
     {RADAPTER_ENOTLEADER,
      "CLUSTERDOWN this node is not the leader, or no leader is known"},
     {RADAPTER_EUNKNOWN,
-     "UNKNOWN the write may or may not have been applied (leadership lost)"},
+     "UNKNOWN the write may or may not have been applied (leader lost, "
+     "retries exhausted)"},
     {RADAPTER_ETIMEDOUT,
-     "TIMEOUT leadership could not be confirmed before the deadline"},
-    {RADAPTER_EBUSY, "BUSY too many pending requests, try again later"},
+     "TIMEOUT leadership not confirmed within the read's deadline (RAFTKV "
+     "TIMEOUT, capped by verify-timeout-ms)"},
+    {RADAPTER_EBUSY,
+     "BUSY a bounded queue is full (max-pending-reads or "
+     "max-pending-writes); try again later"},
     {RADAPTER_ESHUTDOWN, "SHUTDOWN the node is shutting down"},
     {RADAPTER_ECORRUPT, "ERR the data directory is damaged"},
     {RADAPTER_ELOCKED, "ERR data dir locked by another process"},

@@ -177,14 +177,14 @@ Test(reply, server_error_texts, .init = setup, .fini = teardown)
         {RADAPTER_ENOTLEADER,
          "-CLUSTERDOWN this node is not the leader, or no leader is known\r\n"},
         {RADAPTER_EUNKNOWN,
-         "-UNKNOWN the write may or may not have been "
-         "applied (leadership lost)\r\n"},
+         "-UNKNOWN the write may or may not have been applied (leader lost, "
+         "retries exhausted)\r\n"},
         {RADAPTER_ETIMEDOUT,
-         "-TIMEOUT leadership could not be confirmed "
-         "before the deadline\r\n"},
+         "-TIMEOUT leadership not confirmed within the read's deadline "
+         "(RAFTKV TIMEOUT, capped by verify-timeout-ms)\r\n"},
         {RADAPTER_EBUSY,
-         "-BUSY too many pending requests, try again "
-         "later\r\n"},
+         "-BUSY a bounded queue is full (max-pending-reads or "
+         "max-pending-writes); try again later\r\n"},
         {RADAPTER_ESHUTDOWN, "-SHUTDOWN the node is shutting down\r\n"},
         {RADAPTER_EIO, "-IOERR disk error on this node\r\n"},
         {RADAPTER_ECORRUPT, "-ERR the data directory is damaged\r\n"},
