@@ -683,6 +683,7 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     out->entries_proposed = r->entries_proposed;
     out->commands_proposed = r->commands_proposed;
     out->reads_timed_out = r->reads_timed_out;
+    out->reads_max_late_ms = r->reads_max_late_ms;
     out->reads_refused = r->reads_refused;
     out->expired_keys = r->expired_keys;
     out->leader_changes = r->leader_changes;

@@ -253,6 +253,8 @@ struct radapter_info
     uint64_t entries_proposed;
     uint64_t commands_proposed;
     uint64_t reads_timed_out;
+    uint64_t reads_max_late_ms; /* worst time past its deadline at which a
+                                   timed-out read was answered */
     uint64_t reads_refused;
     uint64_t expired_keys; /* keys removed by active expiry */
     uint64_t leader_changes;

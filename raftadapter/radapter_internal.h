@@ -353,6 +353,7 @@ struct radapter
     uint64_t entries_proposed;
     uint64_t commands_proposed;
     uint64_t reads_timed_out;
+    uint64_t reads_max_late_ms; /* worst lateness past a deadline */
     uint64_t reads_refused;
     uint64_t expired_keys;
     uint64_t leader_changes;

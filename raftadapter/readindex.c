@@ -179,7 +179,16 @@ static void deadline_cb(uv_timer_t *h)
 {
     struct radapter *r = h->data;
     uint64_t now = uv_now(r->loop);
+    /* How late past its deadline a read is answered, on the monotonic
+     * clock now rather than the loop's cached time: a stalled loop shows. */
+    uint64_t precise = uv_hrtime() / 1000000;
     while (r->heap_len > 0 && r->heap[0]->deadline_ms <= now) {
+        uint64_t late = precise > r->heap[0]->deadline_ms
+                            ? precise - r->heap[0]->deadline_ms
+                            : 0;
+        if (late > r->reads_max_late_ms) {
+            r->reads_max_late_ms = late;
+        }
         r->reads_timed_out++;
         finish(r, r->heap[0], RADAPTER_ETIMEDOUT);
     }

@@ -294,6 +294,7 @@ static void sec_raft(struct proto_buf *b, struct srv_server *srv)
     add(b, "entries_proposed:%llu", (unsigned long long)ri.entries_proposed);
     add(b, "commands_proposed:%llu", (unsigned long long)ri.commands_proposed);
     add(b, "reads_timed_out:%llu", (unsigned long long)ri.reads_timed_out);
+    add(b, "reads_max_late_ms:%llu", (unsigned long long)ri.reads_max_late_ms);
     add(b, "reads_refused:%llu", (unsigned long long)ri.reads_refused);
     add(b, "expired_keys:%llu", (unsigned long long)ri.expired_keys);
     add(b, "leader_changes:%llu", (unsigned long long)ri.leader_changes);

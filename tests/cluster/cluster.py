@@ -111,6 +111,13 @@ class Node:
                     return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self):
+        """User + system CPU time the process has used so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
     def log_tail(self, n=20):
         try:
             with open(self.log, "rb") as f:

@@ -118,9 +118,10 @@ def t_leader_kill9_under_write_load_loses_nothing():
 
 
 def t_paused_followers_reads_stay_bounded():
-    # Reads on the leader while both followers are SIGSTOPped: every read
-    # ends by its deadline (+100 ms), the queue never passes its cap, the
-    # leader's memory barely moves, and service returns after SIGCONT.
+    # Reads on the leader while both followers are SIGSTOPped for 30 s
+    # (issue 3): every read ends by its deadline (+100 ms), the queue never
+    # passes its cap, the leader's memory grows < 20 MB and its CPU stays
+    # low, and service returns within 3 s of SIGCONT.
     cap_ms = 1000
     c = Cluster(3, ["--verify-timeout-ms", str(cap_ms), "--max-pending-reads", "200"])
     try:
@@ -130,6 +131,7 @@ def t_paused_followers_reads_stay_bounded():
         rss0 = lead.rss_kb()
         for f in fs:
             f.stop()
+        cpu0, wall0 = lead.cpu_seconds(), time.time()
         worst = [0.0]
         errors = {}
         max_pending = [0]
@@ -159,11 +161,12 @@ def t_paused_followers_reads_stay_bounded():
         threads.append(threading.Thread(target=sampler))
         for t in threads:
             t.start()
-        time.sleep(6)
+        time.sleep(30)
         stop.set()
         for t in threads:
             t.join(timeout=10)
         rss1 = lead.rss_kb()
+        cpu = (lead.cpu_seconds() - cpu0) / (time.time() - wall0)
         # A connection's own, shorter deadline (RAFTKV TIMEOUT) holds too.
         r = lead.client()
         assert r.execute_command("RAFTKV", "TIMEOUT", "300") == b"OK"
@@ -178,10 +181,20 @@ def t_paused_followers_reads_stay_bounded():
         assert short <= 0.3 + 0.1 + 0.2, "RAFTKV TIMEOUT 300 read took %.3fs" % short
         for f in fs:
             f.cont()
-        assert worst[0] <= cap_ms / 1000 + 0.1 + 0.2, "a read took %.3fs" % worst[0]
+        # The bound a user relies on (deadline + 100 ms), measured where it
+        # is precise: on the server, how late past its deadline any read was
+        # answered. The client-side time adds this Python client's own
+        # scheduling (20 threads sharing a GIL on 2 cores) and is only a
+        # sanity check.
+        late = int(lead.info().get("reads_max_late_ms", "-1"))
+        assert 0 <= late <= 100, "a read was answered %d ms past its deadline" % late
+        assert worst[0] <= cap_ms / 1000 + 1.0, "a read took %.3fs" % worst[0]
         assert max_pending[0] <= 200, "pending reads reached %d" % max_pending[0]
         assert set(errors) <= {"TIMEOUT", "BUSY", "CLUSTERDOWN"}, errors
         assert rss1 - rss0 < 20 * 1024, "RSS grew by %d kB" % (rss1 - rss0)
+        # 20 clients each waiting out a 1 s deadline cost the leader next to
+        # nothing: no spinning, no walk over waiters.
+        assert cpu < 0.25, "leader used %.0f%% of a core" % (cpu * 100)
         # Service back within 3 s of SIGCONT.
         t0 = time.time()
 
@@ -193,9 +206,11 @@ def t_paused_followers_reads_stay_bounded():
                 return False
 
         wait_for(serving, 3, "service after SIGCONT")
-        print("# worst read %.3fs, errors %s, max pending %d, rss +%d kB, back in %.2fs, "
+        print("# server: worst %d ms past a deadline; client: worst read %.3fs; "
+              "errors %s, max pending %d, rss +%d kB, cpu %.1f%%, back in %.2fs, "
               "300 ms deadline read %.3fs" % (
-                  worst[0], errors, max_pending[0], rss1 - rss0, time.time() - t0, short))
+                  late, worst[0], errors, max_pending[0], rss1 - rss0, cpu * 100,
+                  time.time() - t0, short))
     finally:
         c.close()
 
