@@ -26,7 +26,7 @@ for line in lines:
         bad = len(re.findall(r"^not ok\b", out, re.M))
         plan = re.search(r"^1\.\.(\d+)", out, re.M)
         missing = max(0, int(plan.group(1)) - ok - bad) if plan else 0
-        if ok + bad == 0 and result not in ("OK", "EXPECTEDFAIL"):
+        if ok + bad == 0 and result not in ("OK", "EXPECTEDFAIL", "SKIP"):
             bad = 1  # crashed or timed out before reporting anything
         if result not in ("OK", "EXPECTEDFAIL", "SKIP") and bad == 0 and missing == 0:
             bad = 1  # nonzero exit with all cases ok: count the binary

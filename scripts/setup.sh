@@ -52,7 +52,7 @@ fi
 
 pkgs_main=(build-essential pkg-config meson ninja-build libuv1-dev liblz4-dev
     libcriterion-dev redis-server redis-tools python3-redis libhiredis-dev
-    curl procps iproute2 clang llvm lsof)
+    curl procps iproute2 clang llvm lsof libhttp-parser-dev)
 pkgs_bp=(libraft-dev)
 
 missing=()
@@ -77,5 +77,23 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-ser
     systemctl disable redis-server >/dev/null 2>&1 || true
 fi
 pkill -x redis-server 2>/dev/null || true
+
+# The dashboard's browser test: Debian's chromium driven by playwright-core
+# from npm (which must not download a browser of its own). Optional: the
+# test skips itself when either is missing.
+web_missing=()
+for p in chromium nodejs npm; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || web_missing+=("$p")
+done
+if [ ${#web_missing[@]} -gt 0 ]; then
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${web_missing[@]}" >/dev/null; } ||
+        echo "setup.sh: could not install ${web_missing[*]}; the dashboard test will skip" >&2
+fi
+here=$(cd "$(dirname "$0")/.." && pwd)
+if command -v npm >/dev/null 2>&1 && [ -f "$here/tests/http/package-lock.json" ] &&
+   [ ! -f "$here/tests/http/node_modules/playwright-core/package.json" ]; then
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$here/tests/http" --no-audit --no-fund >/dev/null ||
+        echo "setup.sh: npm ci in tests/http failed; the dashboard test will skip" >&2
+fi
 
 echo "setup.sh: libraft-dev $(dpkg-query -W -f='${Version}' libraft-dev), libuv1-dev $(dpkg-query -W -f='${Version}' libuv1-dev), meson $(meson --version)"

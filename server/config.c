@@ -20,6 +20,7 @@ enum opt_type {
     OPT_LEVEL,   /* debug|info|warn|error */
     OPT_CLUSTER, /* id=host:port,...; may be empty */
     OPT_OPTADDR, /* host:port, or empty for none */
+    OPT_SECRET,  /* string, may be empty; CONFIG GET does not reveal it */
 };
 
 struct opt
@@ -54,6 +55,12 @@ static const struct opt opts[] = {
      "empty data dir)"},
     {"cluster", "RAFTKV_CLUSTER", OPT_CLUSTER, OFF(cluster), 0, 0, "", false,
      "bootstrap voters id=host:port,... (used on an empty data dir)"},
+    {"cluster-http", "RAFTKV_CLUSTER_HTTP", OPT_CLUSTER, OFF(cluster_http), 0,
+     0, "", false,
+     "HTTP addresses of the members id=host:port,... (for the dashboard)"},
+    {"admin-token", "RAFTKV_ADMIN_TOKEN", OPT_SECRET, OFF(admin_token), 0, 0,
+     "", false,
+     "bearer token enabling HTTP operator actions (empty: disabled)"},
     {"log-level", "RAFTKV_LOG_LEVEL", OPT_LEVEL, OFF(log_level), 0, 0, "info",
      true, "debug|info|warn|error"},
     {"maxclients", "RAFTKV_MAXCLIENTS", OPT_UINT, OFF(maxclients), 1, 1000000,
@@ -275,6 +282,7 @@ static int set_opt(struct srv_config *c,
                 return -EINVAL;
             }
             __attribute__((fallthrough));
+        case OPT_SECRET:
         case OPT_CLUSTER:
             if (o->type == OPT_CLUSTER &&
                 srv_cluster_parse(value, NULL, 0) < 0) {
@@ -290,7 +298,7 @@ static int set_opt(struct srv_config *c,
         case OPT_ADDR:
         case OPT_STR:
             if (value[0] == '\0' && o->type != OPT_CLUSTER &&
-                o->type != OPT_OPTADDR) {
+                o->type != OPT_OPTADDR && o->type != OPT_SECRET) {
                 snprintf(err, errlen, "invalid value for %s%s: empty", dash,
                          o->name);
                 return -EINVAL;
@@ -404,6 +412,9 @@ void srv_config_fini(struct srv_config *c)
     free(c->cluster);
     free(c->join);
     free(c->http_addr);
+    free(c->cluster_http);
+    free(c->admin_token);
+    c->cluster_http = c->admin_token = NULL;
     c->config_file = c->data_dir = c->redis_addr = NULL;
     c->peer_addr = c->http_addr = c->cluster = c->join = NULL;
 }
@@ -454,6 +465,11 @@ int srv_config_get(const struct srv_config *c,
         case OPT_OPTADDR:
             memcpy(&s, base, sizeof(s));
             snprintf(out, outlen, "%s", s != NULL ? s : "");
+            break;
+        case OPT_SECRET:
+            /* Tells whether it is set, never what it is. */
+            memcpy(&s, base, sizeof(s));
+            snprintf(out, outlen, "%s", s != NULL && *s != '\0' ? "(set)" : "");
             break;
     }
     return 0;

@@ -36,6 +36,7 @@ static void conn_free(struct srv_conn *c)
     proto_buf_fini(&c->multi);
     srv__stash_fini(&c->stash);
     free(c->ring);
+    free(c->ring_ns);
     free(c->name);
     free(c->lib_name);
     free(c->lib_ver);

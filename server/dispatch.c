@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/http_internal.h"
 #include "server/srv_internal.h"
 
 /* ------------------------------------------------------------------------
@@ -124,14 +125,20 @@ static int ring_reserve(struct srv_conn *c)
     }
     size_t ncap = c->ring_cap == 0 ? 16 : c->ring_cap * 2;
     struct srv_cmd **n = malloc(ncap * sizeof(*n));
-    if (n == NULL) {
+    uint64_t *nt = malloc(ncap * sizeof(*nt));
+    if (n == NULL || nt == NULL) {
+        free(n);
+        free(nt);
         return -ENOMEM;
     }
     for (size_t i = 0; i < c->inflight; i++) {
         n[i] = c->ring[(c->ring_head + i) & (c->ring_cap - 1)];
+        nt[i] = c->ring_ns[(c->ring_head + i) & (c->ring_cap - 1)];
     }
     free(c->ring);
+    free(c->ring_ns);
     c->ring = n;
+    c->ring_ns = nt;
     c->ring_cap = ncap;
     c->ring_head = 0;
     return 0;
@@ -145,6 +152,7 @@ static void write_done_cb(void *arg, int status, struct kv_reply *reply)
 {
     struct srv_conn *c = arg;
     struct srv_cmd *cmd = c->ring[c->ring_head];
+    srv__metrics_cmd(cmd, uv_hrtime() - c->ring_ns[c->ring_head]);
     c->ring_head = (c->ring_head + 1) & (c->ring_cap - 1);
     c->inflight--;
 
@@ -187,6 +195,7 @@ void srv__async_started(struct srv_conn *c)
     struct srv_cmd *cmd =
         srv_cmd_lookup(c->last_cmd->name, c->last_cmd->namelen);
     c->ring[(c->ring_head + c->inflight) & (c->ring_cap - 1)] = cmd;
+    c->ring_ns[(c->ring_head + c->inflight) & (c->ring_cap - 1)] = uv_hrtime();
     c->inflight++;
 }
 
@@ -209,6 +218,8 @@ static bool run_write(struct srv_conn *c,
     }
     if (rv == 0) {
         c->ring[(c->ring_head + c->inflight) & (c->ring_cap - 1)] = cmd;
+        c->ring_ns[(c->ring_head + c->inflight) & (c->ring_cap - 1)] =
+            uv_hrtime();
         c->inflight++;
         cmd->calls++;
         srv->stats.commands_processed++;
@@ -265,12 +276,14 @@ static void read_done_cb(void *arg, int status)
         return;
     }
     struct srv_cmd *cmd = srv_cmd_lookup(s->argv[0], s->lens[0]);
+    srv__metrics_verify(status, uv_hrtime() - c->read_start_ns);
     if (status == 0) {
         exec_read(c, cmd, s->argc, s->argv, s->lens);
     } else {
         cmd->failed++;
         srv_reply_error_code(&c->out, status, 0);
     }
+    srv__metrics_cmd(cmd, uv_hrtime() - c->read_start_ns);
     s->active = false;
     srv__conn_want_flush(c);
     srv__conn_schedule(c);
@@ -286,7 +299,9 @@ static bool run_read(struct srv_conn *c,
 {
     struct srv_server *srv = c->srv;
     if (radapter_read_now(srv->ra)) {
+        uint64_t t0 = uv_hrtime();
         exec_read(c, cmd, argc, argv, lens);
+        srv__metrics_cmd(cmd, uv_hrtime() - t0);
         return true;
     }
     if (!from_stash && stash_copy(c, argc, argv, lens) != 0) {
@@ -298,6 +313,7 @@ static bool run_read(struct srv_conn *c,
     uint64_t wait = c->read_timeout_ms != 0 ? c->read_timeout_ms
                                             : srv->cfg->verify_timeout_ms;
     uint64_t deadline = uv_now(srv->loop) + wait;
+    c->read_start_ns = uv_hrtime();
     int rv = radapter_read(srv->ra, &c->rreq, deadline, read_done_cb, c);
     if (rv != 0) {
         c->stash.active = false;
@@ -370,7 +386,9 @@ static bool dispatch(struct srv_conn *c,
     }
     cmd->calls++;
     srv->stats.commands_processed++;
+    uint64_t t0 = uv_hrtime();
     cmd->handler(c, argc, argv, lens);
+    srv__metrics_cmd(cmd, uv_hrtime() - t0);
     return c->state == SRV__CONN_OPEN && !c->close_after_reply;
 }
 

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "server/http_internal.h"
 #include "server/srv_internal.h"
 
 #define CRON_MS          100
@@ -117,6 +118,7 @@ void srv__shutdown(struct srv_server *srv, const char *reason)
     srv->shutting_down = true;
     srv->shutdown_start_ms = uv_now(srv->loop);
     srv__listener_close(srv);
+    srv__http_close(srv);
     srv__conn_stop_all(srv);
     uv_timer_start(&srv->cron, cron_cb, 0, DRAIN_MS);
 }
@@ -301,6 +303,11 @@ int srv_run(struct srv_config *cfg)
         fail("startup_failed", err);
         goto err_after_listener;
     }
+    rv = srv__http_start(srv, err, sizeof(err));
+    if (rv != 0) {
+        fail("startup_failed", err);
+        goto err_after_listener;
+    }
     srv->store = kv_store_new(seed);
     if (srv->store == NULL) {
         fail("startup_failed", "out of memory");
@@ -337,6 +344,7 @@ err_after_raft:
         radapter_close(srv->ra, startup_ra_closed_cb);
     }
 err_after_listener:
+    srv__http_close(srv);
     srv__listener_close(srv);
     uv_run(srv->loop, UV_RUN_DEFAULT);
     uv_loop_close(srv->loop);

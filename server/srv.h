@@ -35,10 +35,15 @@ struct srv_config
     char *data_dir;              /* owned */
     char *redis_addr;            /* owned: "host:port" of the RESP listener */
     char *peer_addr;             /* owned: "host:port" of the raft listener */
-    char *http_addr;             /* owned: stored for a later issue */
+    char *http_addr;             /* owned: "host:port" of the HTTP listener */
     char *join;                  /* owned: member to join through; "" none */
     char *cluster;               /* owned: "id=host:port,..." bootstrap
                                     voters; empty: a one-node cluster */
+    char *cluster_http;          /* owned: "id=host:port,..." HTTP
+                                    addresses of the members (dashboard);
+                                    empty: unknown */
+    char *admin_token;           /* owned: bearer token for HTTP operator
+                                    actions; empty: actions disabled */
     int log_level;               /* enum srv_log_level */
     uint64_t maxclients;         /* connections beyond this are refused */
     uint64_t proto_max_bulk_len; /* longest bulk string accepted */

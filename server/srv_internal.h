@@ -161,6 +161,9 @@ struct srv_conn
     struct srv__stash stash;     /* command waiting to run */
     unsigned inflight;           /* writes proposed, callback pending */
     struct srv_cmd **ring;       /* owned: command of each write in flight */
+    uint64_t *ring_ns;           /* owned: uv_hrtime when each write in the
+                                    ring was proposed (metrics) */
+    uint64_t read_start_ns;      /* uv_hrtime when rreq was queued */
     size_t ring_cap;             /* slots (power of two) */
     size_t ring_head;            /* oldest write */
     struct srv__link link_all;
