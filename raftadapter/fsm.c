@@ -349,6 +349,8 @@ static int fsm_snapshot(struct raft_fsm *fsm,
     *n_bufs = 1;
     r->snapshots++;
     r->snapshot_index = raft_last_applied(&r->raft);
+    r->snapshot_last_ns = uv_hrtime() - t0;
+    r->snapshot_total_ns += r->snapshot_last_ns;
     radapter__log("info", "snapshot_taken",
                   "snapshot at index %llu: %zu keys, %zu bytes raw, %zu "
                   "compressed, %.1f ms on the loop",

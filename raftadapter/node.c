@@ -218,6 +218,66 @@ static int guarded_set_vote(struct raft_io *io, raft_id id)
 }
 
 /* ------------------------------------------------------------------------
+ * Log append timing: every append (a write and an fsync, O_DSYNC in
+ * raft_uv) is timed from the call to its callback, for the fsync-latency
+ * histogram. raft_uv completes appends in order, so the match is almost
+ * always the oldest entry.
+ * ---------------------------------------------------------------------- */
+
+/* Context of one timed append: libraft's own data and callback, restored
+ * before libraft sees the completion. */
+struct timed
+{
+    struct radapter *r;
+    void *data;
+    raft_io_append_cb cb;
+    uint64_t start_ns;
+};
+
+static void timed_append_cb(struct raft_io_append *req, int status)
+{
+    struct timed *t = req->data;
+    struct radapter *r = t->r;
+    uint64_t ns = uv_hrtime() - t->start_ns;
+    raft_io_append_cb cb = t->cb;
+    req->data = t->data;
+    free(t);
+    r->appends++;
+    if (ns > r->append_max_ns) {
+        r->append_max_ns = ns;
+    }
+    if (r->cfg.append_observer != NULL) {
+        r->cfg.append_observer(r->cfg.append_observer_arg, ns);
+    }
+    cb(req, status);
+}
+
+static int timed_append(struct raft_io *io,
+                        struct raft_io_append *req,
+                        const struct raft_entry entries[],
+                        unsigned n,
+                        raft_io_append_cb cb)
+{
+    struct radapter *r = from_io(io);
+    struct timed *t = malloc(sizeof *t);
+    int rv;
+    if (t == NULL) {
+        return r->orig_append(io, req, entries, n, cb); /* untimed */
+    }
+    t->r = r;
+    t->data = req->data;
+    t->cb = cb;
+    t->start_ns = uv_hrtime();
+    req->data = t;
+    rv = r->orig_append(io, req, entries, n, timed_append_cb);
+    if (rv != 0) {
+        req->data = t->data;
+        free(t);
+    }
+    return rv;
+}
+
+/* ------------------------------------------------------------------------
  * Per-iteration duties.
  * ---------------------------------------------------------------------- */
 
@@ -362,6 +422,8 @@ static int setup_raft(struct radapter *r)
     r->orig_set_vote = r->io.set_vote;
     r->io.set_term = guarded_set_term;
     r->io.set_vote = guarded_set_vote;
+    r->orig_append = r->io.append;
+    r->io.append = timed_append;
 
     radapter__fsm_init(r);
     rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->peer_addr);
@@ -696,6 +758,10 @@ void radapter_get_info(struct radapter *r, struct radapter_info *out)
     out->forward_unknown = r->forward_unknown;
     out->dedup_hits = r->dedup_hits;
     out->breaker_opened = r->breaker_opened;
+    out->snapshot_last_ns = r->snapshot_last_ns;
+    out->snapshot_total_ns = r->snapshot_total_ns;
+    out->appends = r->appends;
+    out->append_max_ns = r->append_max_ns;
     out->leader_redis_addr = out->leader_http_addr = "";
     if (leader != 0) {
         struct radapter_member_info m[RADAPTER_MAX_VOTERS];

@@ -37,6 +37,9 @@ struct radapter_member
     const char *peer_addr; /* borrowed: "host:port" of its raft listener */
 };
 
+/* Receives a duration in nanoseconds (e.g. one log append's latency). */
+typedef void (*radapter_latency_cb)(void *arg, uint64_t ns);
+
 struct radapter_config
 {
     uint64_t id;           /* this node's raft id, >= 1 */
@@ -58,9 +61,13 @@ struct radapter_config
     const char *redis_addr;     /* borrowed: this node's RESP address, told to
                                    peers (NULL: none) */
     const char *http_addr;      /* borrowed: this node's HTTP address */
-    const char *join_addr;      /* borrowed: a member's peer address to join
-                                   through when the data dir is empty; NULL:
-                                   bootstrap instead */
+    radapter_latency_cb append_observer; /* called with each log append's
+                                            latency (write + fsync); NULL:
+                                            none */
+    void *append_observer_arg;           /* borrowed: passed to it */
+    const char *join_addr; /* borrowed: a member's peer address to join
+                              through when the data dir is empty; NULL:
+                              bootstrap instead */
     const struct radapter_member *members; /* borrowed: bootstrap voters;
                                               NULL: this node alone */
     size_t n_members;                      /* entries in members */
@@ -258,15 +265,19 @@ struct radapter_info
     uint64_t reads_refused;
     uint64_t expired_keys; /* keys removed by active expiry */
     uint64_t leader_changes;
-    uint64_t probes_sent;      /* leader-verification probes sent */
-    uint64_t rounds_confirmed; /* verification rounds a majority confirmed */
-    uint64_t rounds_retried;   /* rounds re-sent with a new token */
-    uint64_t remote_reads;     /* read indexes served to followers */
-    uint64_t forwarded_writes; /* writes this follower sent to the leader */
-    uint64_t forward_retries;  /* of which re-sends (never proposed) */
-    uint64_t forward_unknown;  /* forwarded writes with unknown outcome */
-    uint64_t dedup_hits;       /* retried writes answered, not re-applied */
-    uint64_t breaker_opened;   /* times a peer's circuit breaker opened */
+    uint64_t probes_sent;       /* leader-verification probes sent */
+    uint64_t rounds_confirmed;  /* verification rounds a majority confirmed */
+    uint64_t rounds_retried;    /* rounds re-sent with a new token */
+    uint64_t remote_reads;      /* read indexes served to followers */
+    uint64_t forwarded_writes;  /* writes this follower sent to the leader */
+    uint64_t forward_retries;   /* of which re-sends (never proposed) */
+    uint64_t forward_unknown;   /* forwarded writes with unknown outcome */
+    uint64_t dedup_hits;        /* retried writes answered, not re-applied */
+    uint64_t breaker_opened;    /* times a peer's circuit breaker opened */
+    uint64_t snapshot_last_ns;  /* time the last snapshot held the loop */
+    uint64_t snapshot_total_ns; /* all snapshots together */
+    uint64_t appends;           /* log appends completed */
+    uint64_t append_max_ns;     /* slowest log append */
     const char *leader_redis_addr; /* view: "" if unknown */
     const char *leader_http_addr;  /* view: "" if unknown */
 };

@@ -261,6 +261,15 @@ struct radapter
     struct radapter__transport transport; /* raft + RPC on the peer port */
     struct raft_fsm fsm;                  /* our callbacks */
     int (*orig_set_term)(struct raft_io *, raft_term);
+    int (*orig_append)(struct raft_io *,
+                       struct raft_io_append *,
+                       const struct raft_entry[],
+                       unsigned,
+                       raft_io_append_cb);
+    uint64_t appends;           /* appends completed */
+    uint64_t append_max_ns;     /* slowest append */
+    uint64_t snapshot_last_ns;  /* last snapshot's loop time */
+    uint64_t snapshot_total_ns; /* all snapshots' loop time */
     int (*orig_set_vote)(struct raft_io *, raft_id);
     bool raft_inited; /* raft_init succeeded */
     bool started;     /* raft_start succeeded */

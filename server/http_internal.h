@@ -202,6 +202,9 @@ void srv__metrics_cmd(const struct srv_cmd *cmd, uint64_t ns);
 /* Records one leader verification that ended with @status after @ns. */
 void srv__metrics_verify(int status, uint64_t ns);
 
+/* Records one raft log append's latency (a radapter_latency_cb). */
+void srv__metrics_append(void *arg, uint64_t ns);
+
 /* Recent state for /status: the last loop lag and the worst in the last
  * ten seconds (ms), the verification histogram, and the resident set
  * size (bytes). */

@@ -39,6 +39,7 @@ static struct
     size_t lag_pos;              /* next slot in lag_ns */
     struct srv_hist lag;         /* all samples */
     struct srv_hist verify;      /* leader verifications */
+    struct srv_hist append;      /* raft log appends (write + fsync) */
     uint64_t verify_failed;      /* verifications that did not succeed */
     struct cmd_hist *cmds;       /* owned: capacity ncap, power of two */
     size_t ncap;
@@ -261,6 +262,12 @@ void srv__metrics_cmd(const struct srv_cmd *cmd, uint64_t ns)
     srv__hist_observe(&e->h, ns);
 }
 
+void srv__metrics_append(void *arg, uint64_t ns)
+{
+    (void)arg;
+    srv__hist_observe(&m.append, ns);
+}
+
 void srv__metrics_verify(int status, uint64_t ns)
 {
     if (status != 0) {
@@ -454,6 +461,14 @@ static int render_raft(struct proto_buf *b, struct srv_server *srv)
         {"raftkv_dedup_hits_total", "counter",
          "Retried writes answered without re-applying.", ri.dedup_hits},
         {"raftkv_snapshots_total", "counter", "Snapshots taken.", ri.snapshots},
+        {"raftkv_snapshot_last_duration_microseconds", "gauge",
+         "How long the last snapshot held the event loop.",
+         ri.snapshot_last_ns / 1000},
+        {"raftkv_snapshot_duration_microseconds_total", "counter",
+         "How long all snapshots together held the event loop.",
+         ri.snapshot_total_ns / 1000},
+        {"raftkv_log_append_max_duration_microseconds", "gauge",
+         "Slowest raft log append since start.", ri.append_max_ns / 1000},
         {"raftkv_snapshot_size_bytes", "gauge",
          "Size of the newest snapshot on disk.",
          snapshot_size(srv->cfg->data_dir)},
@@ -609,6 +624,16 @@ int srv__metrics_render(struct proto_buf *b, struct srv_server *srv)
     }
     if (rv == 0) {
         rv = srv__prom_hist(b, "raftkv_verify_duration_seconds", "", &m.verify);
+    }
+    if (rv == 0) {
+        rv =
+            srv__prom_head(b, "raftkv_log_append_duration_seconds", "histogram",
+                           "Raft log appends, from the write to its fsync "
+                           "completing (raft_uv writes with O_DSYNC).");
+    }
+    if (rv == 0) {
+        rv = srv__prom_hist(b, "raftkv_log_append_duration_seconds", "",
+                            &m.append);
     }
     if (rv == 0) {
         rv = srv__prom_head(b, "raftkv_verify_failures_total", "counter",

@@ -181,6 +181,8 @@ static int start_raft(struct srv_server *srv)
     rc.max_pending_reads = (unsigned)cfg->max_pending_reads;
     rc.max_bulk_len = cfg->proto_max_bulk_len;
     rc.join_addr = cfg->join;
+    rc.append_observer = srv__metrics_append;
+    rc.append_observer_arg = srv;
     rc.redis_addr = cfg->redis_addr;
     rc.http_addr = cfg->http_addr;
 
