@@ -72,10 +72,28 @@ static void json_escape(FILE *f, const char *s)
     }
 }
 
+static int min_level = 1;
+
+void radapter_set_log_level(int level)
+{
+    min_level = level;
+}
+
+static int level_rank(const char *level)
+{
+    return strcmp(level, "debug") == 0  ? 0
+           : strcmp(level, "info") == 0 ? 1
+           : strcmp(level, "warn") == 0 ? 2
+                                        : 3;
+}
+
 /* One JSON object per line on stderr, the same shape as the server's log:
  * ts, level, event, then a "msg" field. */
 void radapter__log(const char *level, const char *event, const char *fmt, ...)
 {
+    if (level_rank(level) < min_level) {
+        return;
+    }
     char msg[1024];
     char ts[64];
     struct timespec now;

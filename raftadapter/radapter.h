@@ -108,6 +108,10 @@ int radapter_start(struct radapter *r);
  * which @r is freed. @cb may be NULL. */
 void radapter_close(struct radapter *r, radapter_close_cb cb);
 
+/* Sets the least severe level raftadapter logs: 0 debug, 1 info, 2 warn,
+ * 3 error (default 1). Process-wide, like the server's own log level. */
+void radapter_set_log_level(int level);
+
 /* A human-readable message for the last error radapter_new/start returned,
  * e.g. naming the damaged file. Valid until the next call on this thread. */
 const char *radapter_last_error(void);

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "raftadapter/radapter.h"
 #include "server/srv.h"
 
 /* ------------------------------------------------------------------------
@@ -17,6 +18,8 @@ static enum srv_log_level min_level = SRV_LOG_INFO;
 void srv_log_set_level(enum srv_log_level level)
 {
     min_level = level;
+    /* raftadapter logs the same way; keep one level for both. */
+    radapter_set_log_level((int)level);
 }
 
 bool srv_log_enabled(enum srv_log_level level)
