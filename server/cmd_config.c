@@ -102,9 +102,22 @@ static int find_extra(const char *name, size_t n)
 
 struct pair
 {
-    const char *name;
+    const char *name; /* canonical name, for de-duplication */
+    char shown[128];  /* the name as replied */
     char value[256];
 };
+
+/* A pattern with no glob characters names one setting: Redis 7 then
+ * replies with the name as the client wrote it. */
+static bool is_literal(const char *pat, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pat[i] == '*' || pat[i] == '?' || pat[i] == '[' || pat[i] == '\\') {
+            return false;
+        }
+    }
+    return n < 128;
+}
 
 static bool seen(const struct pair *pairs, size_t n, const char *name)
 {
@@ -153,6 +166,12 @@ static void config_get(struct srv_conn *c,
                 continue;
             }
             pairs[n].name = name;
+            if (is_literal(pat, plen)) {
+                memcpy(pairs[n].shown, pat, plen);
+                pairs[n].shown[plen] = '\0';
+            } else {
+                snprintf(pairs[n].shown, sizeof(pairs[n].shown), "%s", name);
+            }
             if (i <= nnames) {
                 srv_config_get(srv->cfg, i < nnames ? name : renamed[0][1],
                                pairs[n].value, sizeof(pairs[n].value));
@@ -168,7 +187,7 @@ static void config_get(struct srv_conn *c,
     }
     proto_write_map_len(&c->out, c->resp, n);
     for (size_t i = 0; i < n; i++) {
-        srv_reply_bulk_cstr(&c->out, pairs[i].name);
+        srv_reply_bulk_cstr(&c->out, pairs[i].shown);
         srv_reply_bulk_cstr(&c->out, pairs[i].value);
     }
     free(pairs);

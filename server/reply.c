@@ -131,9 +131,10 @@ static int error_subst(struct proto_buf *b,
         }
     }
     memcpy(tmp, text, pre);
-    for (size_t i = 0; i < argn; i++) {
-        tmp[pre + i] = (char)tolower((unsigned char)arg[i]);
-    }
+    /* Verbatim: kv already gives command names in lower case, as Redis
+     * prints them, and other arguments (an option, a subcommand) appear
+     * as the client wrote them. */
+    memcpy(tmp + pre, arg, argn);
     memcpy(tmp + pre + argn, at + 2, post);
     int rv = error_raw(b, tmp, pre + argn + post);
     if (tmp != stack) {
