@@ -14,6 +14,7 @@
  * then the table of applied request ids (dedup.c). */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -389,6 +390,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
         if (rv != 0) {
             radapter__log("error", "snapshot_corrupt",
                           "snapshot does not decompress (%d)", rv);
+            snprintf(r->restore_error, sizeof r->restore_error,
+                     "it does not decompress");
             return rv == -ENOMEM ? RAFT_NOMEM : RAFT_CORRUPT;
         }
         p = raw;
@@ -401,6 +404,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
         get_u32(p + 4) != FSM_VERSION || kvlen > raw_len - FSM_HEADER_LEN) {
         radapter__log("error", "snapshot_corrupt",
                       "snapshot has a bad header or unknown version");
+        snprintf(r->restore_error, sizeof r->restore_error,
+                 "bad header or unknown version");
         free(raw);
         return RAFT_CORRUPT;
     }
@@ -412,6 +417,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     if (rv != 0) {
         radapter__log("error", "snapshot_corrupt",
                       "snapshot contents fail validation (%d)", rv);
+        snprintf(r->restore_error, sizeof r->restore_error,
+                 "its contents fail validation");
         free(raw);
         return rv == -ENOMEM ? RAFT_NOMEM : RAFT_CORRUPT;
     }

@@ -14,6 +14,7 @@
  * a failed term or vote write aborts the process (libraft would otherwise
  * swallow it and act on a vote it never persisted). */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -616,14 +617,52 @@ err_after_alloc:
     return rv;
 }
 
+/* The snapshot libraft loads: the data file (not .meta) with the highest
+ * index in its name, snapshot-TERM-INDEX-TIMESTAMP. */
+static void newest_snapshot(const char *dir, char *out, size_t cap)
+{
+    unsigned long long best = 0;
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    out[0] = '\0';
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        unsigned long long term;
+        unsigned long long index;
+        unsigned long long ts;
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "snapshot-", 9) != 0 ||
+            (n > 5 && strcmp(e->d_name + n - 5, ".meta") == 0)) {
+            continue;
+        }
+        if (sscanf(e->d_name, "snapshot-%llu-%llu-%llu", &term, &index, &ts) ==
+                3 &&
+            index >= best) {
+            best = index;
+            snprintf(out, cap, "%s/%s", dir, e->d_name);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+}
+
 int radapter_start(struct radapter *r)
 {
     int rv;
 
+    r->restore_error[0] = '\0';
     rv = raft_start(&r->raft);
     if (rv != 0) {
-        set_error("raft could not load %s: %s", r->raft_dir,
-                  raft_errmsg(&r->raft));
+        if (r->restore_error[0] != '\0') {
+            char snap[2048];
+            newest_snapshot(r->raft_dir, snap, sizeof snap);
+            set_error("snapshot %s is damaged: %s",
+                      snap[0] != '\0' ? snap : r->raft_dir, r->restore_error);
+        } else {
+            const char *why = raft_errmsg(&r->raft);
+            set_error("raft could not load %s%s%s", r->raft_dir,
+                      why[0] != '\0' ? ": " : "", why);
+        }
         return rv == RAFT_NOMEM ? -ENOMEM : RADAPTER_ECORRUPT;
     }
     r->started = true;

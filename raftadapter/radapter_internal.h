@@ -301,6 +301,7 @@ struct radapter
     /* FSM. */
     int64_t fsm_stamp;            /* max stamp applied so far */
     struct radapter__dedup dedup; /* applied request ids */
+    char restore_error[128];      /* why the last restore failed, or "" */
     uint64_t dedup_hits;          /* retries answered from the table */
 
     /* Reads (readindex.c). */

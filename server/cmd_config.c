@@ -352,6 +352,11 @@ static void config_set(struct srv_conn *c,
     *srv->cfg = tmp;
     srv_log_set_level((enum srv_log_level)tmp.log_level);
     srv->limits.max_bulk_len = tmp.proto_max_bulk_len;
+    /* Live connections too, the caller's included, as in Redis. */
+    for (struct srv__link *l = srv->conns.next; l != &srv->conns; l = l->next) {
+        struct srv_conn *o = SRV__CONTAINER(l, struct srv_conn, link_all);
+        proto_parser_set_limits(o->parser, &srv->limits);
+    }
     proto_write_simple(&c->out, "OK", 2);
 }
 
