@@ -271,7 +271,13 @@ static int propose_one(struct radapter *r, struct radapter__batch *b)
 
 void radapter__propose_flush(struct radapter *r)
 {
-    close_open_batch(r);
+    /* Group commit: while every in-flight slot is taken, the open batch
+     * keeps growing (up to cfg.max_batch_bytes), so the next entry carries
+     * everything that arrived meanwhile instead of one entry per loop
+     * iteration. */
+    if (r->qhead == NULL && r->inflight < r->cfg.max_inflight) {
+        close_open_batch(r);
+    }
     if (r->qhead == NULL) {
         return;
     }
@@ -291,9 +297,16 @@ void radapter__propose_flush(struct radapter *r)
         }
         return;
     }
-    while (r->qhead != NULL && r->inflight < r->cfg.max_inflight) {
-        struct radapter__batch *b = r->qhead;
+    while (r->inflight < r->cfg.max_inflight) {
+        struct radapter__batch *b;
         int rv;
+        if (r->qhead == NULL) {
+            close_open_batch(r);
+            if (r->qhead == NULL) {
+                break;
+            }
+        }
+        b = r->qhead;
         r->qhead = b->next;
         if (r->qhead == NULL) {
             r->qtail = NULL;
