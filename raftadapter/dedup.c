@@ -172,22 +172,6 @@ void radapter__dedup_clear(struct radapter__dedup *d)
  * stamp, u32 len, reply bytes. Little endian.
  * ---------------------------------------------------------------------- */
 
-static void put(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        p[i] = (unsigned char)(v >> (8 * i));
-    }
-}
-
-static uint64_t get(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 size_t radapter__dedup_encoded_size(const struct radapter__dedup *d)
 {
     return 8 + d->count * 20 + d->bytes;
@@ -195,13 +179,13 @@ size_t radapter__dedup_encoded_size(const struct radapter__dedup *d)
 
 void radapter__dedup_encode(const struct radapter__dedup *d, unsigned char *p)
 {
-    put(p, d->count, 8);
+    radapter__put_le(p, d->count, 8);
     p += 8;
     for (const struct radapter__dedup_entry *e = d->head; e != NULL;
          e = e->fnext) {
-        put(p, e->id, 8);
-        put(p + 8, (uint64_t)e->stamp, 8);
-        put(p + 16, e->len, 4);
+        radapter__put_le(p, e->id, 8);
+        radapter__put_le(p + 8, (uint64_t)e->stamp, 8);
+        radapter__put_le(p + 16, e->len, 4);
         memcpy(p + 20, e->reply, e->len);
         p += 20 + e->len;
     }
@@ -217,7 +201,7 @@ int radapter__dedup_decode(struct radapter__dedup *d,
     if (len < 8) {
         return -EPROTO;
     }
-    n = get(p, 8);
+    n = radapter__get_le(p, 8);
     if (n > DEDUP_MAX || n > (len - 8) / 20) {
         return -EPROTO;
     }
@@ -228,9 +212,9 @@ int radapter__dedup_decode(struct radapter__dedup *d,
         if (len - pos < 20) {
             goto bad;
         }
-        id = get(p + pos, 8);
-        stamp = (int64_t)get(p + pos + 8, 8);
-        rlen = (size_t)get(p + pos + 16, 4);
+        id = radapter__get_le(p + pos, 8);
+        stamp = (int64_t)radapter__get_le(p + pos + 8, 8);
+        rlen = (size_t)radapter__get_le(p + pos + 16, 4);
         pos += 20;
         if (len - pos < rlen || id == 0) {
             goto bad;

@@ -105,15 +105,6 @@ int radapter__reply_encode(struct proto_buf *b, const struct kv_reply *r)
     }
 }
 
-static uint64_t get(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 /* Decodes one reply at *pos; validates everything (the frame is input). */
 static int decode_reply(const unsigned char *p,
                         size_t len,
@@ -138,7 +129,7 @@ static int decode_reply(const unsigned char *p,
             if (len - *pos < 8) {
                 return -EPROTO;
             }
-            n = get(p + *pos, 8);
+            n = radapter__get_le(p + *pos, 8);
             *pos += 8;
             if (type == KV_REPLY_INT) {
                 out->i = (int64_t)n;
@@ -153,13 +144,14 @@ static int decode_reply(const unsigned char *p,
                 if (len - *pos < 4) {
                     return -EPROTO;
                 }
-                out->err = (int)(int32_t)(uint32_t)get(p + *pos, 4);
+                out->err =
+                    (int)(int32_t)(uint32_t)radapter__get_le(p + *pos, 4);
                 *pos += 4;
             }
             if (len - *pos < 4) {
                 return -EPROTO;
             }
-            n = get(p + *pos, 4);
+            n = radapter__get_le(p + *pos, 4);
             *pos += 4;
             if (len - *pos < n) {
                 return -EPROTO;
@@ -177,7 +169,7 @@ static int decode_reply(const unsigned char *p,
             if (len - *pos < 4) {
                 return -EPROTO;
             }
-            n = get(p + *pos, 4);
+            n = radapter__get_le(p + *pos, 4);
             *pos += 4;
             if (n > len - *pos) { /* each element takes at least a byte */
                 return -EPROTO;

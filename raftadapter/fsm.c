@@ -271,38 +271,6 @@ static int fsm_apply(struct raft_fsm *fsm,
  * snapshot / restore
  * ---------------------------------------------------------------------- */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (unsigned char)(v >> (8 * i));
-    }
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (unsigned char)(v >> (8 * i));
-    }
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 static int fsm_snapshot(struct raft_fsm *fsm,
                         struct raft_buffer *bufs[],
                         unsigned *n_bufs)
@@ -327,9 +295,9 @@ static int fsm_snapshot(struct raft_fsm *fsm,
         return RAFT_NOMEM;
     }
     memcpy(raw, FSM_MAGIC, 4);
-    put_u32(raw + 4, FSM_VERSION);
-    put_u64(raw + 8, (uint64_t)r->fsm_stamp);
-    put_u64(raw + 16, kvlen);
+    radapter__put_le(raw + 4, FSM_VERSION, 4);
+    radapter__put_le(raw + 8, (uint64_t)r->fsm_stamp, 8);
+    radapter__put_le(raw + 16, kvlen, 8);
     memcpy(raw + FSM_HEADER_LEN, kvbuf, kvlen);
     free(kvbuf);
     radapter__dedup_encode(&r->dedup, raw + FSM_HEADER_LEN + kvlen);
@@ -399,9 +367,11 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
         p = buf->base;
         raw_len = buf->len;
     }
-    uint64_t kvlen = raw_len >= FSM_HEADER_LEN ? get_u64(p + 16) : 0;
+    uint64_t kvlen =
+        raw_len >= FSM_HEADER_LEN ? radapter__get_le(p + 16, 8) : 0;
     if (raw_len < FSM_HEADER_LEN || memcmp(p, FSM_MAGIC, 4) != 0 ||
-        get_u32(p + 4) != FSM_VERSION || kvlen > raw_len - FSM_HEADER_LEN) {
+        radapter__get_le(p + 4, 4) != FSM_VERSION ||
+        kvlen > raw_len - FSM_HEADER_LEN) {
         radapter__log("error", "snapshot_corrupt",
                       "snapshot has a bad header or unknown version");
         snprintf(r->restore_error, sizeof r->restore_error,
@@ -422,7 +392,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
         free(raw);
         return rv == -ENOMEM ? RAFT_NOMEM : RAFT_CORRUPT;
     }
-    r->fsm_stamp = (int64_t)get_u64(p + 8);
+    r->fsm_stamp = (int64_t)radapter__get_le(p + 8, 8);
     free(raw);
     raft_free(buf->base);
     radapter__log("info", "snapshot_restored", "restored %zu keys",

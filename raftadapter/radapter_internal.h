@@ -16,6 +16,29 @@
 struct radapter__dedup;
 
 /* ------------------------------------------------------------------------
+ * Little-endian fields of our wire and disk formats (and libraft's), byte
+ * by byte: no unaligned access, no dependence on the host's order.
+ * ---------------------------------------------------------------------- */
+
+/* Writes the low @n bytes of @v at @p, least significant first. */
+static inline void radapter__put_le(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+/* Reads @n bytes at @p, least significant first. */
+static inline uint64_t radapter__get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------------------
  * Proposals.
  * ---------------------------------------------------------------------- */
 

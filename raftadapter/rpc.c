@@ -50,13 +50,6 @@ struct radapter__rpc_conn
     struct radapter__rpc_conn *prev;
 };
 
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (unsigned char)(v >> (8 * i));
-    }
-}
-
 /* ------------------------------------------------------------------------
  * Connection lifecycle
  * ---------------------------------------------------------------------- */
@@ -288,9 +281,9 @@ static void connect_cb(uv_connect_t *req, int status)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     /* The opening goes before anything queued while connecting. */
-    put_u64(hello, PROTO_PEER_MAGIC);
-    put_u64(hello + 8, c->r->cfg.id);
-    put_u64(hello + 16, 0);
+    radapter__put_le(hello, PROTO_PEER_MAGIC, 8);
+    radapter__put_le(hello + 8, c->r->cfg.id, 8);
+    radapter__put_le(hello + 16, 0, 8);
     if (proto_buf_reserve(&c->out, sizeof hello) != 0) {
         conn_close(c);
         return;

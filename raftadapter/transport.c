@@ -41,15 +41,6 @@ struct incoming
     struct incoming *prev;
 };
 
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 static struct radapter__transport *from_transport(struct raft_uv_transport *t)
 {
     return t->impl;
@@ -112,7 +103,7 @@ static void finish_incoming(struct incoming *in, bool is_raft)
 {
     struct radapter__transport *t = in->t;
     uv_stream_t *stream = (uv_stream_t *)in->tcp;
-    uint64_t id = get_u64(in->preamble + 8);
+    uint64_t id = radapter__get_le(in->preamble + 8, 8);
 
     uv_read_stop(stream);
     unlink_incoming(in);
@@ -157,12 +148,12 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (in->nread < sizeof in->preamble) {
             return;
         }
-        kind = get_u64(in->preamble);
+        kind = radapter__get_le(in->preamble, 8);
         if (kind == PROTO_PEER_MAGIC) {
             finish_incoming(in, false);
             return;
         }
-        len = get_u64(in->preamble + 16);
+        len = radapter__get_le(in->preamble + 16, 8);
         if (kind != 1 || len == 0 || len > MAX_ADDRESS_LEN) {
             abort_incoming(in);
             return;

@@ -33,24 +33,6 @@
 
 #define MAX_ENTRIES_PER_BATCH (1u << 20)
 
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 /* libraft's checksum: CRC-32 with polynomial 0x04C11DB7 processed most
  * significant bit first, initial value 0 and no final inversion (not the
  * reflected zlib variant). The table is built on first use. */
@@ -95,8 +77,8 @@ static enum batch_check check_batch(const unsigned char *buf,
     if (pos + 16 > size) {
         return pos == size ? BATCH_END : BATCH_BAD;
     }
-    n = get_u64(buf + pos + 8);
-    if (n == 0 && get_u64(buf + pos) == 0) {
+    n = radapter__get_le(buf + pos + 8, 8);
+    if (n == 0 && radapter__get_le(buf + pos, 8) == 0) {
         return BATCH_END;
     }
     if (n == 0 || n > MAX_ENTRIES_PER_BATCH) {
@@ -106,17 +88,20 @@ static enum batch_check check_batch(const unsigned char *buf,
     if (pos + 8 + hdr_len > size) {
         return BATCH_BAD;
     }
-    if (crc(buf + pos + 8, hdr_len) != get_u32(buf + pos)) {
+    if (crc(buf + pos + 8, hdr_len) !=
+        (uint32_t)radapter__get_le(buf + pos, 4)) {
         return BATCH_BAD;
     }
     for (uint64_t i = 0; i < n; i++) {
-        size_t len = get_u32(buf + pos + 16 + 16 * i + 12);
+        size_t len =
+            (uint32_t)radapter__get_le(buf + pos + 16 + 16 * i + 12, 4);
         data_len += (len + 7) & ~(size_t)7;
     }
     if (pos + 8 + hdr_len + data_len > size) {
         return BATCH_BAD;
     }
-    if (crc(buf + pos + 8 + hdr_len, data_len) != get_u32(buf + pos + 4)) {
+    if (crc(buf + pos + 8 + hdr_len, data_len) !=
+        (uint32_t)radapter__get_le(buf + pos + 4, 4)) {
         return BATCH_BAD;
     }
     *next = pos + 8 + hdr_len + data_len;
@@ -130,13 +115,14 @@ static bool valid_batch_after(const unsigned char *buf,
                               size_t from)
 {
     for (size_t p = from + 8; p + 24 <= size; p += 8) {
-        uint64_t n = get_u64(buf + p + 8);
+        uint64_t n = radapter__get_le(buf + p + 8, 8);
         if (n == 0 || n > MAX_ENTRIES_PER_BATCH) {
             continue;
         }
         size_t hdr_len = 8 + 16 * (size_t)n;
         if (p + 8 + hdr_len <= size &&
-            crc(buf + p + 8, hdr_len) == get_u32(buf + p)) {
+            crc(buf + p + 8, hdr_len) ==
+                (uint32_t)radapter__get_le(buf + p, 4)) {
             return true;
         }
     }
@@ -211,13 +197,13 @@ static int validate_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rv));
         return rv;
     }
-    if (size < 8 || get_u64(buf) == 0) {
+    if (size < 8 || radapter__get_le(buf, 8) == 0) {
         free(buf); /* never written: nothing to check */
         return 0;
     }
-    if (get_u64(buf) != 1) {
+    if (radapter__get_le(buf, 8) != 1) {
         snprintf(err, errlen, "%s: unknown segment format %llu", path,
-                 (unsigned long long)get_u64(buf));
+                 (unsigned long long)radapter__get_le(buf, 8));
         free(buf);
         return RADAPTER_ECORRUPT;
     }
