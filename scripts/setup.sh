@@ -82,9 +82,12 @@ pkill -x redis-server 2>/dev/null || true
 # from npm (which must not download a browser of its own). Optional: the
 # test skips itself when either is missing.
 web_missing=()
-for p in chromium nodejs npm; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || web_missing+=("$p")
-done
+# A machine may already have node and npm from elsewhere (Debian's npm
+# package then conflicts with them): ask for a package only when its
+# command is missing.
+command -v chromium >/dev/null 2>&1 || web_missing+=(chromium)
+command -v node >/dev/null 2>&1 || web_missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || web_missing+=(npm)
 if [ ${#web_missing[@]} -gt 0 ]; then
     { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${web_missing[@]}" >/dev/null; } ||
         echo "setup.sh: could not install ${web_missing[*]}; the dashboard test will skip" >&2
