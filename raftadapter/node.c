@@ -210,15 +210,74 @@ static struct radapter *from_io(struct raft_io *io)
     return (struct radapter *)((char *)io - offsetof(struct radapter, io));
 }
 
+/* Fail-stop on a disk error: the message names what failed, and the exit
+ * status (RADAPTER_EXIT_DISK) tells a supervisor why. No graceful close:
+ * libraft cannot be closed cleanly after a failed write (notes, rule 10),
+ * and a leader that keeps running without a working log would hang its
+ * clients. _exit, not exit: nothing may run that could write more. */
+static void fail_stop_msg(const char *what, const char *why)
+{
+    radapter__log("error", "disk_error",
+                  "%s failed: %s; stopping now (fail-stop, exit status %d) so "
+                  "that another node can lead",
+                  what, why, RADAPTER_EXIT_DISK);
+    fflush(NULL);
+    _exit(RADAPTER_EXIT_DISK);
+}
+
+static void fail_stop(const char *what, int rv)
+{
+    fail_stop_msg(what, raft_strerror(rv));
+}
+
+/* raft_uv never fails an append whose write failed: it logs "retry failed
+ * write" to its tracer and retries on a timer wired to the wrong handle,
+ * which crashes the process disk_retry ms later (notes, rule 10). The
+ * tracer is the only place the failure shows, so a failed write stops the
+ * node here, cleanly and at once. Other diagnostics go to the debug log. */
+static void tracer_emit(struct raft_tracer *t, int type, const void *data)
+{
+    const struct raft_tracer_info *info = data;
+    static const char failed[] = "retry failed write";
+    (void)t;
+    if (type != RAFT_TRACER_DIAGNOSTIC || info == NULL ||
+        info->diagnostic.message == NULL) {
+        return;
+    }
+    if (strncmp(info->diagnostic.message, failed, sizeof(failed) - 1) == 0) {
+        fail_stop_msg("writing the raft log", info->diagnostic.message);
+    }
+    radapter__log("debug", "raft_trace", "%s:%d %s", info->diagnostic.file,
+                  info->diagnostic.line, info->diagnostic.message);
+}
+
+/* raft_uv also retries a segment it failed to create, forever, while the
+ * appends waiting for it hang: an append outstanding longer than
+ * disk_stall_ms means the disk is gone (called from the cron timer). */
+static void check_disk_stall(struct radapter *r)
+{
+    struct radapter__timed *t = r->appends_head;
+    uint64_t limit = (uint64_t)r->cfg.disk_stall_ms * 1000000u;
+    if (t == NULL || limit == 0 || r->closing) {
+        return;
+    }
+    uint64_t age = uv_hrtime() - t->start_ns;
+    if (age > limit) {
+        char why[128];
+        snprintf(why, sizeof why,
+                 "an append has been outstanding for %llu ms (limit %u ms)",
+                 (unsigned long long)(age / 1000000u), r->cfg.disk_stall_ms);
+        fail_stop_msg("writing the raft log", why);
+    }
+}
+
 static int guarded_set_term(struct raft_io *io, raft_term term)
 {
     struct radapter *r = from_io(io);
     int rv = r->orig_set_term(io, term);
     if (rv != 0) {
-        radapter__log("error", "disk_error",
-                      "persisting term %llu failed: %s; stopping", term,
-                      raft_strerror(rv));
-        abort();
+        (void)term;
+        fail_stop("persisting the term", rv);
     }
     return 0;
 }
@@ -228,12 +287,53 @@ static int guarded_set_vote(struct raft_io *io, raft_id id)
     struct radapter *r = from_io(io);
     int rv = r->orig_set_vote(io, id);
     if (rv != 0) {
-        radapter__log("error", "disk_error",
-                      "persisting vote for %llu failed: %s; stopping", id,
-                      raft_strerror(rv));
-        abort();
+        (void)id;
+        fail_stop("persisting the vote", rv);
     }
     return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Late duties.
+ * ---------------------------------------------------------------------- */
+
+void radapter__duty_arm(struct radapter *r,
+                        struct radapter__duty *d,
+                        uint64_t delay_ms)
+{
+    (void)r;
+    d->due_ns = uv_hrtime() + delay_ms * 1000000u;
+}
+
+void radapter__duty_ran(struct radapter *r, struct radapter__duty *d)
+{
+    uint64_t now = uv_hrtime();
+    if (d->due_ns != 0 && r->cfg.duty_observer != NULL) {
+        r->cfg.duty_observer(r->cfg.duty_observer_arg, d->name,
+                             now > d->due_ns ? now - d->due_ns : 0);
+    }
+    d->due_ns = d->period_ns != 0 ? now + d->period_ns : 0;
+}
+
+/* libraft's tick (heartbeats, election timers) runs every heartbeat
+ * interval from raft_uv's timer; ours wraps it to see how late it runs. */
+static void watched_tick(struct raft_io *io)
+{
+    struct radapter *r = from_io(io);
+    radapter__duty_ran(r, &r->tick_duty);
+    r->raft_tick(io);
+}
+
+static int watched_start(struct raft_io *io,
+                         unsigned msecs,
+                         raft_io_tick_cb tick,
+                         raft_io_recv_cb recv)
+{
+    struct radapter *r = from_io(io);
+    r->raft_tick = tick;
+    r->tick_duty.period_ns = (uint64_t)msecs * 1000000u;
+    radapter__duty_arm(r, &r->tick_duty, msecs);
+    return r->orig_start(io, msecs, watched_tick, recv);
 }
 
 /* ------------------------------------------------------------------------
@@ -243,24 +343,48 @@ static int guarded_set_vote(struct raft_io *io, raft_id id)
  * always the oldest entry.
  * ---------------------------------------------------------------------- */
 
-/* Context of one timed append: libraft's own data and callback, restored
- * before libraft sees the completion. */
-struct timed
+static void timed_unlink(struct radapter *r, struct radapter__timed *t)
 {
-    struct radapter *r;
-    void *data;
-    raft_io_append_cb cb;
-    uint64_t start_ns;
-};
+    if (t->prev != NULL) {
+        t->prev->next = t->next;
+    } else {
+        r->appends_head = t->next;
+    }
+    if (t->next != NULL) {
+        t->next->prev = t->prev;
+    } else {
+        r->appends_tail = t->prev;
+    }
+}
+
+static void timed_link(struct radapter *r, struct radapter__timed *t)
+{
+    t->next = NULL;
+    t->prev = r->appends_tail;
+    if (r->appends_tail != NULL) {
+        r->appends_tail->next = t;
+    } else {
+        r->appends_head = t;
+    }
+    r->appends_tail = t;
+}
 
 static void timed_append_cb(struct raft_io_append *req, int status)
 {
-    struct timed *t = req->data;
+    struct radapter__timed *t = req->data;
     struct radapter *r = t->r;
     uint64_t ns = uv_hrtime() - t->start_ns;
     raft_io_append_cb cb = t->cb;
     req->data = t->data;
+    timed_unlink(r, t);
     free(t);
+    if (status == RAFT_CANCELED && r->closing) {
+        cb(req, status); /* raft_close cancels what is queued */
+        return;
+    }
+    if (status != 0) {
+        fail_stop("writing the raft log", status);
+    }
     r->appends++;
     if (ns > r->append_max_ns) {
         r->append_max_ns = ns;
@@ -278,7 +402,7 @@ static int timed_append(struct raft_io *io,
                         raft_io_append_cb cb)
 {
     struct radapter *r = from_io(io);
-    struct timed *t = malloc(sizeof *t);
+    struct radapter__timed *t = malloc(sizeof *t);
     int rv;
     if (t == NULL) {
         return r->orig_append(io, req, entries, n, cb); /* untimed */
@@ -288,9 +412,11 @@ static int timed_append(struct raft_io *io,
     t->cb = cb;
     t->start_ns = uv_hrtime();
     req->data = t;
+    timed_link(r, t);
     rv = r->orig_append(io, req, entries, n, timed_append_cb);
     if (rv != 0) {
         req->data = t->data;
+        timed_unlink(r, t);
         free(t);
     }
     return rv;
@@ -367,6 +493,8 @@ static void cron_cb(uv_timer_t *h)
     if (r->closing || !r->started) {
         return;
     }
+    radapter__duty_ran(r, &r->cron_duty);
+    check_disk_stall(r);
     radapter__expire_cycle(r);
     radapter__forward_tick(r);
     radapter__join_tick(r);
@@ -391,6 +519,7 @@ void radapter_config_default(struct radapter_config *c)
     c->max_pending_writes = 100000;
     c->verify_timeout_ms = 5000;
     c->max_pending_reads = 10000;
+    c->disk_stall_ms = 10000;
     c->max_bulk_len = 512ull * 1024 * 1024;
 }
 
@@ -437,12 +566,22 @@ static int setup_raft(struct radapter *r)
     }
     /* Never move a damaged segment aside silently (notes, rule 14). */
     raft_uv_set_auto_recovery(&r->io, false);
+    r->tracer.impl = r;
+    r->tracer.version = 2;
+    r->tracer.emit = tracer_emit;
+    raft_uv_set_tracer(&r->io, &r->tracer);
     r->orig_set_term = r->io.set_term;
     r->orig_set_vote = r->io.set_vote;
     r->io.set_term = guarded_set_term;
     r->io.set_vote = guarded_set_vote;
     r->orig_append = r->io.append;
     r->io.append = timed_append;
+    r->orig_start = r->io.start;
+    r->io.start = watched_start;
+    r->tick_duty.name = "raft_tick";
+    r->cron_duty.name = "active_expiry";
+    r->cron_duty.period_ns = 100 * 1000000u;
+    r->round_duty.name = "probe_round";
 
     radapter__fsm_init(r);
     rv = raft_init(&r->raft, &r->io, &r->fsm, r->cfg.id, r->peer_addr);

@@ -40,6 +40,19 @@ struct radapter_member
 /* Receives a duration in nanoseconds (e.g. one log append's latency). */
 typedef void (*radapter_latency_cb)(void *arg, uint64_t ns);
 
+/* Receives, each time a periodic duty runs, how long after its due time it
+ * ran: @duty is "raft_tick" (libraft's tick, which sends heartbeats and
+ * runs election timers), "active_expiry" (expiry, forwarding and join
+ * timers) or "probe_round" (a leader-verification retry). A late duty
+ * means the event loop was held (a stall, a slow callback, a paused
+ * process). */
+typedef void (*radapter_duty_cb)(void *arg, const char *duty, uint64_t late_ns);
+
+/* Exit status of a node that stopped because its disk failed (a log write
+ * or a term/vote write returned an error): fail-stop, so that a supervisor
+ * restarts it and the cluster elects another leader. */
+#define RADAPTER_EXIT_DISK 3
+
 struct radapter_config
 {
     uint64_t id;           /* this node's raft id, >= 1 */
@@ -57,6 +70,8 @@ struct radapter_config
     unsigned
         verify_timeout_ms; /* cap on any leader verification (default 5000) */
     unsigned max_pending_reads; /* waiting reads (default 10000) */
+    unsigned disk_stall_ms;     /* a log append outstanding this long is a
+                                   failed disk: fail-stop (default 10000) */
     uint64_t max_bulk_len;      /* proto-max-bulk-len passed to kv */
     const char *redis_addr;     /* borrowed: this node's RESP address, told to
                                    peers (NULL: none) */
@@ -65,6 +80,8 @@ struct radapter_config
                                             latency (write + fsync); NULL:
                                             none */
     void *append_observer_arg;           /* borrowed: passed to it */
+    radapter_duty_cb duty_observer;      /* NULL: none */
+    void *duty_observer_arg;             /* borrowed: passed to it */
     const char *join_addr; /* borrowed: a member's peer address to join
                               through when the data dir is empty; NULL:
                               bootstrap instead */

@@ -269,6 +269,38 @@ struct radapter__remote
     bool in_round;   /* covered by the round in flight */
 };
 
+/* A periodic duty watched for lateness (issue 5, late timers): when it is
+ * due next on the monotonic clock, so the time it actually runs shows how
+ * long the loop held it back. */
+struct radapter__duty
+{
+    const char *name;   /* static: "raft_tick", "active_expiry", ... */
+    uint64_t due_ns;    /* uv_hrtime it should run at; 0: not armed */
+    uint64_t period_ns; /* for repeating duties; 0: one-shot */
+};
+
+/* Arms @d to be due @delay_ms from now. */
+void radapter__duty_arm(struct radapter *r,
+                        struct radapter__duty *d,
+                        uint64_t delay_ms);
+
+/* Records that @d runs now: reports its lateness to the duty observer and,
+ * for a repeating duty, arms the next period. */
+void radapter__duty_ran(struct radapter *r, struct radapter__duty *d);
+
+/* One log append in flight, timed from the call to its callback; libraft's
+ * own data and callback are restored before libraft sees the completion.
+ * Linked oldest first, to see an append that never completes. */
+struct radapter__timed
+{
+    struct radapter *r;
+    void *data;
+    raft_io_append_cb cb;
+    uint64_t start_ns;
+    struct radapter__timed *prev;
+    struct radapter__timed *next;
+};
+
 struct radapter
 {
     uv_loop_t *loop;            /* borrowed */
@@ -289,13 +321,25 @@ struct radapter
                        const struct raft_entry[],
                        unsigned,
                        raft_io_append_cb);
-    uint64_t appends;           /* appends completed */
+    uint64_t appends;                     /* appends completed */
+    struct radapter__timed *appends_head; /* outstanding, oldest first */
+    struct radapter__timed *appends_tail; /* newest outstanding */
+    struct raft_tracer tracer;  /* raft_uv's diagnostics, watched for disk
+                                   write failures */
     uint64_t append_max_ns;     /* slowest append */
     uint64_t snapshot_last_ns;  /* last snapshot's loop time */
     uint64_t snapshot_total_ns; /* all snapshots' loop time */
     int (*orig_set_vote)(struct raft_io *, raft_id);
-    bool raft_inited; /* raft_init succeeded */
-    bool started;     /* raft_start succeeded */
+    int (*orig_start)(struct raft_io *,
+                      unsigned,
+                      raft_io_tick_cb,
+                      raft_io_recv_cb);
+    raft_io_tick_cb raft_tick;        /* libraft's tick, called by ours */
+    struct radapter__duty tick_duty;  /* libraft's tick (heartbeats) */
+    struct radapter__duty cron_duty;  /* active expiry and forwarding */
+    struct radapter__duty round_duty; /* leader-verification probe retry */
+    bool raft_inited;                 /* raft_init succeeded */
+    bool started;                     /* raft_start succeeded */
 
     uv_prepare_t prepare;      /* per-iteration duties */
     uv_timer_t cron;           /* expiry, rehash, deadlines */

@@ -287,6 +287,12 @@ static void send_probes(struct radapter *r)
 
 static void round_timer_cb(uv_timer_t *h);
 
+static void arm_round_timer(struct radapter *r)
+{
+    uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+    radapter__duty_arm(r, &r->round_duty, retry_ms(r));
+}
+
 static void start_leader_round(struct radapter *r)
 {
     list_splice(&r->round_list, &r->wait_list);
@@ -298,7 +304,7 @@ static void start_leader_round(struct radapter *r)
     r->round_term = raft_current_term(&r->raft);
     r->round_read_index = raft_commit_index(&r->raft);
     send_probes(r);
-    uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+    arm_round_timer(r);
 }
 
 static void start_follower_round(struct radapter *r, uint64_t leader)
@@ -309,7 +315,7 @@ static void start_follower_round(struct radapter *r, uint64_t leader)
     r->round_token = radapter__new_token(r);
     radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ, r->round_token, 0,
                        0);
-    uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+    arm_round_timer(r);
 }
 
 static void round_timer_cb(uv_timer_t *h)
@@ -318,12 +324,13 @@ static void round_timer_cb(uv_timer_t *h)
     if (r->closing || !r->round_inflight) {
         return;
     }
+    radapter__duty_ran(r, &r->round_duty);
     r->rounds_retried++;
     if (r->round_leader == r->cfg.id) {
         if (radapter__is_ready(r) &&
             raft_current_term(&r->raft) == r->round_term) {
             send_probes(r); /* same reads, same read index, new token */
-            uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+            arm_round_timer(r);
             return;
         }
     } else {
@@ -334,7 +341,7 @@ static void round_timer_cb(uv_timer_t *h)
             r->round_token = radapter__new_token(r);
             radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ,
                                r->round_token, 0, 0);
-            uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
+            arm_round_timer(r);
             return;
         }
     }
