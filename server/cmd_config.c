@@ -42,7 +42,6 @@ static const struct
     {"list-max-listpack-size", "-2", X_INT},
     {"list-max-ziplist-size", "-2", X_INT},
     {"lua-time-limit", "5000", X_INT},
-    {"maxmemory", "0", X_MEM},
     {"maxmemory-policy", "noeviction", X_STR},
     {"maxmemory-samples", "5", X_INT},
     {"notify-keyspace-events", "", X_STR},

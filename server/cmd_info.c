@@ -125,13 +125,31 @@ static void sec_clients(struct proto_buf *b, struct srv_server *srv)
     add(b, "closing_clients:%zu", srv->nzombies);
 }
 
+uint64_t srv__used_memory(struct srv_server *srv)
+{
+    return kv_store_memory(srv->store) + srv->clients_mem;
+}
+
+bool srv__over_maxmemory(struct srv_server *srv)
+{
+    return srv->cfg->maxmemory != 0 &&
+           srv__used_memory(srv) > srv->cfg->maxmemory;
+}
+
+void srv__clients_memory_update(struct srv_server *srv)
+{
+    srv->clients_mem = clients_memory(srv);
+}
+
 static void sec_memory(struct proto_buf *b, struct srv_server *srv)
 {
     char h1[32];
     char h2[32];
+    char h3[32];
     uint64_t data = kv_store_memory(srv->store);
     uint64_t clients = clients_memory(srv);
     uint64_t used = data + clients;
+    struct srv_watchdog_stats ws;
     uint64_t rss = rss_bytes();
     human(h1, sizeof(h1), used);
     human(h2, sizeof(h2), rss);
@@ -142,9 +160,22 @@ static void sec_memory(struct proto_buf *b, struct srv_server *srv)
     add(b, "used_memory_rss_human:%s", h2);
     add(b, "used_memory_dataset:%llu", (unsigned long long)data);
     add(b, "mem_clients_normal:%llu", (unsigned long long)clients);
-    add(b, "maxmemory:0");
-    add(b, "maxmemory_human:0B");
+    human(h3, sizeof(h3), srv->cfg->maxmemory);
+    add(b, "maxmemory:%llu", (unsigned long long)srv->cfg->maxmemory);
+    add(b, "maxmemory_human:%s", h3);
     add(b, "maxmemory_policy:noeviction");
+    add(b, "memory_shutdown_threshold_mb:%llu",
+        (unsigned long long)srv->cfg->memory_shutdown_threshold_mb);
+    srv__watchdog_stats(&ws);
+    add(b, "event_loop_lag_p50_ms:%.3f", (double)ws.lag_p50_ns / 1e6);
+    add(b, "event_loop_lag_p99_ms:%.3f", (double)ws.lag_p99_ns / 1e6);
+    add(b, "event_loop_lag_max_ms:%.3f", (double)ws.lag_max_ns / 1e6);
+    add(b, "event_loop_utilization:%.4f", (double)ws.utilization_ppm / 1e6);
+    add(b, "heartbeat_gaps_warn:%llu",
+        (unsigned long long)srv__watchdog_gaps(false));
+    add(b, "heartbeat_gaps_critical:%llu",
+        (unsigned long long)srv__watchdog_gaps(true));
+    add(b, "slow_disk_appends:%llu", (unsigned long long)ws.slow_appends);
     add(b, "mem_allocator:libc");
 }
 
@@ -185,6 +216,7 @@ static void sec_stats(struct proto_buf *b, struct srv_server *srv)
     add(b, "pubsub_channels:0");
     add(b, "pubsub_patterns:0");
     add(b, "total_error_replies:%llu", (unsigned long long)s->error_replies);
+    add(b, "oom_rejections:%llu", (unsigned long long)s->oom_rejections);
     add(b, "protocol_errors:%llu", (unsigned long long)s->protocol_errors);
 }
 

@@ -309,6 +309,8 @@ static struct srv_cmd table[] = {
     SCMD("shutdown", srv__cmd_shutdown, -1, ADM | NA | AB, ADM_ACL, "server",
         "1.0.0", "Synchronously save the dataset to disk and then shut down "
         "the server", O1),
+    SCMD("debug", srv__cmd_debug, -2, ADM, ADM_ACL, "server", "1.0.0",
+         "A container for debugging commands", "Depends on subcommand."),
     SCMD("time", srv__cmd_time, 1, LD | ST | F, "@fast", "server", "2.6.0",
         "Return the current server time", O1),
     {"command", "command", srv__cmd_command, -1, LD | ST | SE, 0, 0, 0,

@@ -96,6 +96,29 @@ static const struct opt opts[] = {
     {"max-batch-bytes", "RAFTKV_MAX_BATCH_BYTES", OPT_MEM, OFF(max_batch_bytes),
      4096, UINT64_C(1) << 30, "1mb", false,
      "soft cap on one raft entry's size"},
+    {"maxmemory", "RAFTKV_MAXMEMORY", OPT_MEM, OFF(maxmemory), 0,
+     UINT64_C(1) << 50, "0", true,
+     "refuse writes with -OOM while used_memory is above this (0: no limit)"},
+    {"memory-shutdown-threshold-mb", "RAFTKV_MEMORY_SHUTDOWN_THRESHOLD_MB",
+     OPT_UINT, OFF(memory_shutdown_threshold_mb), 0, UINT64_C(1) << 30, "0",
+     false,
+     "shut down gracefully (exit code 2) when RSS reaches this many MiB (0: "
+     "off)"},
+    {"memory-poll-interval-ms", "RAFTKV_MEMORY_POLL_INTERVAL_MS", OPT_UINT,
+     OFF(memory_poll_interval_ms), 10, 3600000, "1000", false,
+     "how often the memory watch reads RSS"},
+    {"loop-monitor-interval-ms", "RAFTKV_LOOP_MONITOR_INTERVAL_MS", OPT_UINT,
+     OFF(loop_monitor_interval_ms), 100, 3600000, "10000", false,
+     "window of the event-loop lag report (event_loop_lag log line)"},
+    {"disk-slow-warn-ms", "RAFTKV_DISK_SLOW_WARN_MS", OPT_UINT,
+     OFF(disk_slow_warn_ms), 1, 3600000, "1000", true,
+     "log a slow_disk warning when a raft log append takes longer"},
+    {"disk-stall-timeout-ms", "RAFTKV_DISK_STALL_TIMEOUT_MS", OPT_UINT,
+     OFF(disk_stall_timeout_ms), 1000, 3600000, "10000", false,
+     "a raft log append outstanding this long is a failed disk: exit 3"},
+    {"enable-debug-command", "RAFTKV_ENABLE_DEBUG_COMMAND", OPT_STR,
+     OFF(enable_debug_command), 0, 0, "no", false,
+     "allow DEBUG (SLEEP): no|yes|local (local: loopback clients only)"},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -228,6 +251,41 @@ static bool valid_addr(const char *s)
     return true;
 }
 
+/* OPT_STR options that take one of a few words. */
+static const struct
+{
+    const char *name;
+    const char *choices; /* "a|b|c" */
+} choices_tab[] = {
+    {"enable-debug-command", "no|yes|local"},
+};
+
+static const char *choices_of(const struct opt *o)
+{
+    for (size_t i = 0; i < sizeof(choices_tab) / sizeof(choices_tab[0]); i++) {
+        if (strcmp(o->name, choices_tab[i].name) == 0) {
+            return choices_tab[i].choices;
+        }
+    }
+    return NULL;
+}
+
+/* Whether @value is one of the '|'-separated @choices. */
+static bool in_choices(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    const char *p = choices;
+    while (*p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t len = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncasecmp(p, value, n) == 0) {
+            return true;
+        }
+        p += len + (bar != NULL ? 1 : 0);
+    }
+    return false;
+}
+
 /* Sets one option from text. @dash ("--" or "") prefixes the name in
  * messages. */
 static int set_opt(struct srv_config *c,
@@ -301,6 +359,12 @@ static int set_opt(struct srv_config *c,
                 o->type != OPT_OPTADDR && o->type != OPT_SECRET) {
                 snprintf(err, errlen, "invalid value for %s%s: empty", dash,
                          o->name);
+                return -EINVAL;
+            }
+            if (choices_of(o) != NULL && !in_choices(choices_of(o), value)) {
+                snprintf(err, errlen,
+                         "invalid value '%s' for %s%s: must be one of %s",
+                         value, dash, o->name, choices_of(o));
                 return -EINVAL;
             }
             if (o->type == OPT_ADDR && !valid_addr(value)) {
@@ -414,7 +478,8 @@ void srv_config_fini(struct srv_config *c)
     free(c->http_addr);
     free(c->cluster_http);
     free(c->admin_token);
-    c->cluster_http = c->admin_token = NULL;
+    free(c->enable_debug_command);
+    c->cluster_http = c->admin_token = c->enable_debug_command = NULL;
     c->config_file = c->data_dir = c->redis_addr = NULL;
     c->peer_addr = c->http_addr = c->cluster = c->join = NULL;
 }

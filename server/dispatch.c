@@ -378,6 +378,17 @@ static bool dispatch(struct srv_conn *c,
         cmd = sub;
     }
     c->last_cmd = cmd;
+    if ((cmd->flags & SRV_CMD_DENYOOM) && srv__over_maxmemory(srv)) {
+        /* As Redis: commands that may grow the dataset are refused above
+         * maxmemory; reads, deletes and server commands still run. */
+        srv->stats.oom_rejections++;
+        srv->stats.error_replies++;
+        cmd->rejected++;
+        srv_reply_errorf(&c->out,
+                         "OOM command not allowed when used memory > "
+                         "'maxmemory'.");
+        return true;
+    }
     if (cmd->kv_flags & KV_CMD_WRITE) {
         return run_write(c, cmd, argc, argv, lens);
     }

@@ -205,6 +205,22 @@ void srv__metrics_verify(int status, uint64_t ns);
 /* Records one raft log append's latency (a radapter_latency_cb). */
 void srv__metrics_append(void *arg, uint64_t ns);
 
+/* Records one event-loop lag sample (watchdog.c samples). */
+void srv__metrics_lag(uint64_t ns);
+
+/* Appends a sample of @ns nanoseconds formatted as decimal seconds. */
+int srv__prom_seconds(struct proto_buf *b,
+                      const char *name,
+                      const char *labels,
+                      uint64_t ns);
+
+/* Resident set size from /proc/self/statm (0 if unknown). */
+uint64_t srv__rss_bytes(void);
+
+/* Appends the watchdog's metrics (loop lag window, late duties, slow
+ * disk). Returns 0 or -ENOMEM. */
+int srv__watchdog_render(struct proto_buf *b, struct srv_server *srv);
+
 /* Recent state for /status: the last loop lag and the worst in the last
  * ten seconds (ms), the verification histogram, and the resident set
  * size (bytes). */

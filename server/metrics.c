@@ -19,8 +19,7 @@
 
 #include "server/http_internal.h"
 
-#define LAG_INTERVAL_MS 100
-#define LAG_WINDOW      100 /* samples: ten seconds */
+#define LAG_WINDOW 500 /* samples: ten seconds at watchdog.c's 20 ms */
 
 /* One command's latency histogram, in an open-addressing table keyed by
  * the command's table entry. */
@@ -32,9 +31,6 @@ struct cmd_hist
 
 static struct
 {
-    uv_timer_t lag_timer;
-    bool lag_open;               /* lag_timer initialised, not closed */
-    uint64_t lag_prev_ns;        /* uv_hrtime of the previous tick */
     uint64_t lag_ns[LAG_WINDOW]; /* the last samples */
     size_t lag_pos;              /* next slot in lag_ns */
     struct srv_hist lag;         /* all samples */
@@ -276,48 +272,35 @@ void srv__metrics_verify(int status, uint64_t ns)
     srv__hist_observe(&m.verify, ns);
 }
 
-static void lag_cb(uv_timer_t *t)
+void srv__metrics_lag(uint64_t ns)
 {
-    uint64_t now = uv_hrtime();
-    uint64_t want = m.lag_prev_ns + (uint64_t)LAG_INTERVAL_MS * 1000000;
-    uint64_t lag = now > want ? now - want : 0;
-    (void)t;
-    if (m.lag_prev_ns == 0) {
-        /* The first tick measures startup (loading raft), not lag. */
-        m.lag_prev_ns = now;
-        return;
-    }
-    m.lag_prev_ns = now;
-    m.lag_ns[m.lag_pos] = lag;
+    m.lag_ns[m.lag_pos] = ns;
     m.lag_pos = (m.lag_pos + 1) % LAG_WINDOW;
-    srv__hist_observe(&m.lag, lag);
+    srv__hist_observe(&m.lag, ns);
 }
 
 int srv__metrics_start(struct srv_server *srv)
 {
-    int rv;
+    (void)srv;
     free(m.cmds);
     memset(&m, 0, sizeof(m));
-    rv = uv_timer_init(srv->loop, &m.lag_timer);
-    if (rv != 0) {
-        return rv;
-    }
-    m.lag_open = true;
-    return uv_timer_start(&m.lag_timer, lag_cb, LAG_INTERVAL_MS,
-                          LAG_INTERVAL_MS);
+    return 0;
 }
 
 void srv__metrics_close(struct srv_server *srv)
 {
     (void)srv;
-    if (m.lag_open) {
-        m.lag_open = false;
-        uv_close((uv_handle_t *)&m.lag_timer, NULL);
-    }
 }
 
-/* Resident set size from /proc/self/statm (0 if unknown). */
-static uint64_t rss_bytes(void)
+int srv__prom_seconds(struct proto_buf *b,
+                      const char *name,
+                      const char *labels,
+                      uint64_t ns)
+{
+    return sample_seconds(b, name, labels, ns);
+}
+
+uint64_t srv__rss_bytes(void)
 {
     unsigned long long size = 0;
     unsigned long long res = 0;
@@ -344,7 +327,7 @@ void srv__metrics_snapshot(uint64_t *lag_ms,
     *lag_ms = m.lag_ns[(m.lag_pos + LAG_WINDOW - 1) % LAG_WINDOW] / 1000000;
     *lag_max_ms = max / 1000000;
     *verify = m.verify;
-    *rss = rss_bytes();
+    *rss = srv__rss_bytes();
 }
 
 /* ------------------------------------------------------------------------
@@ -616,6 +599,9 @@ int srv__metrics_render(struct proto_buf *b, struct srv_server *srv)
     }
     if (rv == 0) {
         rv = render_raft(b, srv);
+    }
+    if (rv == 0) {
+        rv = srv__watchdog_render(b, srv);
     }
     if (rv == 0) {
         rv = srv__prom_head(b, "raftkv_verify_duration_seconds", "histogram",

@@ -76,7 +76,7 @@ static bool drained(struct srv_server *srv)
             return false;
         }
     }
-    return srv->nzombies == 0;
+    return srv->nzombies == 0 && !srv->transferring;
 }
 
 static void cron_cb(uv_timer_t *h)
@@ -94,6 +94,7 @@ static void cron_cb(uv_timer_t *h)
             srv->stats.ops_sample_count = srv->stats.commands_processed;
         }
         kv_store_rehash_step(srv->store, 100);
+        srv__clients_memory_update(srv);
         return;
     }
     if (srv->ra_closing) {
@@ -107,20 +108,50 @@ static void cron_cb(uv_timer_t *h)
     }
 }
 
-void srv__shutdown(struct srv_server *srv, const char *reason)
+static void shutdown_transfer_cb(void *arg, int status, struct kv_reply *reply)
 {
+    struct srv_server *srv = arg;
+    if (reply != NULL) {
+        kv_reply_fini(reply);
+    }
+    srv->transferring = false;
+    srv_log(status == 0 ? SRV_LOG_INFO : SRV_LOG_WARN, "shutdown_transfer",
+            "outcome=%s",
+            status == 0 ? "another node leads" : srv_strerror(status));
+}
+
+void srv__shutdown_code(struct srv_server *srv, const char *reason, int code)
+{
+    struct radapter_info info;
     if (srv->shutting_down) {
         srv_log(SRV_LOG_WARN, "shutdown_in_progress", "reason=%s", reason);
         return;
     }
-    srv_log(SRV_LOG_INFO, "shutdown", "reason=%s clients=%zu", reason,
-            srv->nconns);
+    srv_log(SRV_LOG_INFO, "shutdown", "reason=%s clients=%zu exit_code=%d",
+            reason, srv->nconns, code);
     srv->shutting_down = true;
+    srv->exit_code = code;
     srv->shutdown_start_ms = uv_now(srv->loop);
     srv__listener_close(srv);
     srv__http_close(srv);
+    srv__watchdog_close(srv);
     srv__conn_stop_all(srv);
+    /* A leader that leaves hands over first, so the cluster does not wait
+     * an election timeout for a new one (bounded: the transfer gives up
+     * after an election timeout, the drain after DRAIN_TIMEOUT_MS). */
+    if (srv->ra != NULL) {
+        radapter_get_info(srv->ra, &info);
+        if (strcmp(info.role, "leader") == 0 && info.voters > 1 &&
+            radapter_transfer(srv->ra, 0, shutdown_transfer_cb, srv) == 0) {
+            srv->transferring = true;
+        }
+    }
     uv_timer_start(&srv->cron, cron_cb, 0, DRAIN_MS);
+}
+
+void srv__shutdown(struct srv_server *srv, const char *reason)
+{
+    srv__shutdown_code(srv, reason, 0);
 }
 
 static void signal_cb(uv_signal_t *h, int signum)
@@ -179,10 +210,13 @@ static int start_raft(struct srv_server *srv)
     rc.max_pending_writes = (unsigned)cfg->max_pending_writes;
     rc.verify_timeout_ms = (unsigned)cfg->verify_timeout_ms;
     rc.max_pending_reads = (unsigned)cfg->max_pending_reads;
+    rc.disk_stall_ms = (unsigned)cfg->disk_stall_timeout_ms;
     rc.max_bulk_len = cfg->proto_max_bulk_len;
     rc.join_addr = cfg->join;
-    rc.append_observer = srv__metrics_append;
+    rc.append_observer = srv__watchdog_append;
     rc.append_observer_arg = srv;
+    rc.duty_observer = srv__watchdog_duty;
+    rc.duty_observer_arg = srv;
     rc.redis_addr = cfg->redis_addr;
     rc.http_addr = cfg->http_addr;
 
@@ -286,6 +320,8 @@ int srv_run(struct srv_config *cfg)
     srv->cfg = cfg;
     srv->loop = uv_default_loop();
     srv->exit_code = 0;
+    /* Loop utilization for the watchdog; must precede uv_run. */
+    uv_loop_configure(srv->loop, UV_METRICS_IDLE_TIME);
     srv__list_init(&srv->conns);
     srv__list_init(&srv->flushq);
     srv__list_init(&srv->readyq);
@@ -320,6 +356,11 @@ int srv_run(struct srv_config *cfg)
         goto err_after_raft;
     }
     init_handles(srv);
+    rv = srv__watchdog_start(srv);
+    if (rv != 0) {
+        fail("startup_failed", "cannot start the watchdog timers");
+        srv__shutdown_code(srv, "startup", 1);
+    }
     srv_log(SRV_LOG_INFO, "startup",
             "version=%s id=%llu data_dir=%s redis=%s port=%d peer=%s http=%s "
             "pid=%d",

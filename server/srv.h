@@ -47,16 +47,23 @@ struct srv_config
     int log_level;               /* enum srv_log_level */
     uint64_t maxclients;         /* connections beyond this are refused */
     uint64_t proto_max_bulk_len; /* longest bulk string accepted */
-    uint64_t client_query_buffer_limit; /* per-connection query buffer cap */
-    uint64_t heartbeat_ms;              /* raft heartbeat */
-    uint64_t election_ms;               /* raft election timeout */
-    uint64_t snapshot_threshold;        /* entries between snapshots */
-    uint64_t snapshot_trailing;         /* entries kept after a snapshot */
-    uint64_t verify_timeout_ms;         /* cap on a read's wait */
-    uint64_t max_pending_reads;         /* reads waiting for verification */
-    uint64_t max_pending_writes;        /* commands queued for proposal */
-    uint64_t max_inflight_entries;      /* raft entries in flight */
-    uint64_t max_batch_bytes;           /* soft cap on one entry's size */
+    uint64_t client_query_buffer_limit;    /* per-connection query buffer cap */
+    uint64_t heartbeat_ms;                 /* raft heartbeat */
+    uint64_t election_ms;                  /* raft election timeout */
+    uint64_t snapshot_threshold;           /* entries between snapshots */
+    uint64_t snapshot_trailing;            /* entries kept after a snapshot */
+    uint64_t verify_timeout_ms;            /* cap on a read's wait */
+    uint64_t max_pending_reads;            /* reads waiting for verification */
+    uint64_t max_pending_writes;           /* commands queued for proposal */
+    uint64_t max_inflight_entries;         /* raft entries in flight */
+    uint64_t max_batch_bytes;              /* soft cap on one entry's size */
+    uint64_t maxmemory;                    /* -OOM for writes above; 0 none */
+    uint64_t memory_shutdown_threshold_mb; /* RSS watch; 0 off */
+    uint64_t memory_poll_interval_ms;      /* RSS watch period */
+    uint64_t loop_monitor_interval_ms;     /* lag report window */
+    uint64_t disk_slow_warn_ms;            /* slow append warning */
+    uint64_t disk_stall_timeout_ms;        /* stuck append: fail-stop */
+    char *enable_debug_command;            /* owned: no|yes|local */
 };
 
 /* Most voters a --cluster list may name. */

@@ -74,9 +74,26 @@ struct srv_stats
     uint64_t keyspace_misses;
     uint64_t protocol_errors;
     uint64_t error_replies;
+    uint64_t oom_rejections;     /* writes refused above maxmemory */
     uint64_t ops_sample_time_ms; /* instantaneous ops bookkeeping */
     uint64_t ops_sample_count;
     uint64_t ops_per_sec;
+};
+
+/* Exit status after the memory watch shut the node down. */
+#define SRV_EXIT_MEMORY 2
+
+/* What the watchdog measured (watchdog.c). The lag fields describe the
+ * last complete loop-monitor window. */
+struct srv_watchdog_stats
+{
+    uint64_t windows; /* windows completed */
+    uint64_t lag_p50_ns;
+    uint64_t lag_p99_ns;
+    uint64_t lag_max_ns;
+    uint64_t lag_mean_ns;
+    uint64_t utilization_ppm; /* busy share of the window, parts per million */
+    uint64_t slow_appends;    /* appends above disk-slow-warn-ms */
 };
 
 struct srv_server
@@ -105,6 +122,8 @@ struct srv_server
     char run_id[41];            /* random hex, as Redis */
     bool shutting_down;         /* a signal arrived */
     bool ra_closing;            /* radapter_close was called */
+    bool transferring;          /* handing leadership over at shutdown */
+    uint64_t clients_mem;       /* client buffers, as of the last cron */
     uint64_t shutdown_start_ms; /* uv_now when the signal arrived */
     int exit_code;
     struct srv_stats stats;
@@ -304,9 +323,38 @@ void srv__cmd_raftkv(struct srv_conn *c,
                      const char *const *argv,
                      const size_t *lens);
 
-/* Starts a graceful shutdown (as SIGTERM does): stop accepting, answer
- * what is in flight, close raft, exit 0. @reason is logged. Idempotent. */
+/* Starts a graceful shutdown (as SIGTERM does): stop accepting, hand
+ * leadership to another voter when this node leads, answer what is in
+ * flight, close raft, exit 0. @reason is logged. Idempotent: only the
+ * first call starts anything. */
 void srv__shutdown(struct srv_server *srv, const char *reason);
+
+/* used_memory as INFO reports it (dataset + client buffers, the latter
+ * as of the last cron tick), and whether it is above a set maxmemory. */
+uint64_t srv__used_memory(struct srv_server *srv);
+void srv__clients_memory_update(struct srv_server *srv);
+bool srv__over_maxmemory(struct srv_server *srv);
+
+/* The same, exiting with @code (e.g. SRV_EXIT_MEMORY). */
+void srv__shutdown_code(struct srv_server *srv, const char *reason, int code);
+
+/* watchdog.c: the stall watch (event-loop lag, late duties, slow disk,
+ * memory watch). Start once the loop and raft run; close on shutdown. */
+int srv__watchdog_start(struct srv_server *srv);
+void srv__watchdog_close(struct srv_server *srv);
+void srv__watchdog_stats(struct srv_watchdog_stats *out);
+/* Gaps seen across duties: above the election timeout (@critical) or
+ * above the heartbeat interval only. */
+uint64_t srv__watchdog_gaps(bool critical);
+/* A radapter_duty_cb (@arg: the server). */
+void srv__watchdog_duty(void *arg, const char *duty, uint64_t late_ns);
+/* A radapter_latency_cb for log appends (@arg: the server): metrics and
+ * the slow-disk warning. */
+void srv__watchdog_append(void *arg, uint64_t ns);
+void srv__cmd_debug(struct srv_conn *c,
+                    int argc,
+                    const char *const *argv,
+                    const size_t *lens);
 
 void srv__cmd_shutdown(struct srv_conn *c,
                        int argc,
