@@ -58,6 +58,7 @@ class Node:
         self.log = os.path.join(cluster.root, "n%d.log" % nid)
         self.proc = None
         self.cluster_args = None  # default: --cluster <the bootstrap list>
+        self.extra = []  # this node's own extra options
 
     def start(self):
         args = [SERVER, "--id", str(self.id), "--data-dir", self.dir,
@@ -66,7 +67,7 @@ class Node:
                 "--http", "127.0.0.1:%d" % self.http_port]
         args += self.cluster_args if self.cluster_args is not None else [
             "--cluster", self.cluster.spec]
-        args += self.cluster.extra
+        args += self.cluster.extra + self.extra
         env = os.environ.copy()
         if "ASAN_OPTIONS" in env:
             env["LSAN_OPTIONS"] = "suppressions=" + os.path.join(
@@ -197,6 +198,9 @@ class Tap:
         self.results = []
 
     def run(self, name, fn):
+        only = os.environ.get("TAP_ONLY")  # local runs: a substring of names
+        if only and only not in name:
+            return
         try:
             fn()
             self.results.append((True, name, ""))

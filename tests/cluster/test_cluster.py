@@ -352,6 +352,50 @@ def t_join_transfer_remove():
         c.close()
 
 
+def t_memory_watch_on_the_leader_hands_over():
+    """Issue 5: a leader crossing memory-shutdown-threshold-mb transfers
+    leadership, exits 2, and loses no acknowledged write."""
+    c = Cluster(3)
+    try:
+        lead = c.start()
+        lead.proc.terminate()
+        assert lead.proc.wait(timeout=15) == 0, lead.log_tail()
+        others = [n for n in c.nodes if n is not lead]
+        new = c.wait_leader(among=others)
+        base_mb = max(n.rss_kb() for n in others) // 1024
+        lead.extra = ["--memory-shutdown-threshold-mb", str(base_mb + 40),
+                      "--memory-poll-interval-ms", "20"]
+        lead.start()
+        wait_for(lambda: _safe(lambda: lead.info().get("role") == "follower"), 10,
+                 "the restarted node to follow")
+        wait_for(lambda: _safe(lambda: new.client().execute_command(
+            "RAFTKV", "TRANSFER", str(lead.id)) == b"OK") and
+            lead.info().get("role") == "leader", 10, "leadership to move back")
+        r = lead.client(timeout=10)
+        val = b"w" * (256 * 1024)
+        acked = []
+        try:
+            for i in range(2000):
+                r.set("mw%d" % i, val)
+                acked.append(i)
+        except Exception:
+            pass
+        assert lead.proc.wait(timeout=20) == 2, lead.log_tail()
+        t_exit = time.time()
+        with open(lead.log, "rb") as f:
+            log = f.read().decode(errors="replace")
+        assert log.count('"event":"memory_threshold_exceeded"') == 1, log[-2000:]
+        assert '"event":"shutdown_transfer","outcome":"another node leads"' in log, log[-2000:]
+        successor = c.wait_leader(among=others, timeout=5)
+        harness_note = "new leader %d %.2fs after the exit" % (successor.id, time.time() - t_exit)
+        print("# " + harness_note)
+        rs = successor.client()
+        missing = [i for i in acked if rs.strlen("mw%d" % i) != len(val)]
+        assert acked and not missing, (len(acked), missing[:10])
+    finally:
+        c.close()
+
+
 def _safe(fn):
     try:
         return fn()
@@ -390,4 +434,6 @@ tap.run("INCR through a follower applies once across a failover",
 tap.run("a node joins, leadership moves to it, another node is removed",
         t_join_transfer_remove)
 tap.run("5 nodes keep serving with 2 down", t_five_nodes_survive_two_failures)
+tap.run("memory watch on the leader: hand over, exit 2, nothing lost",
+        t_memory_watch_on_the_leader_hands_over)
 tap.finish()
