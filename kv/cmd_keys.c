@@ -1,6 +1,7 @@
 /* Generic key commands: existence, deletion, renaming, expiry, iteration
  * and introspection. Semantics and error texts follow Redis 7.0. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -579,6 +580,18 @@ static void keys_cmd(struct kv_store *s,
     if (out == NULL) {
         return;
     }
+    /* KEYS cannot stop half way: refuse it up front when the keyspace is
+     * larger than the budget, so one client cannot hold the loop. */
+    if (ctx->work_budget > 0 && kv_store_size(s) > ctx->work_budget) {
+        char msg[160];
+        int n =
+            snprintf(msg, sizeof msg,
+                     "KEYS would examine %zu keys, more than "
+                     "heavy-command-budget (%llu); use SCAN",
+                     kv_store_size(s), (unsigned long long)ctx->work_budget);
+        kv__reply_err_arg(out, KV_ERR_BUSY, msg, (size_t)n);
+        return;
+    }
     set_pattern(&f, argv[1], lens[1]);
     kv__foreach(s, filter_cb, &f);
     reply_key_list(out, &f.list);
@@ -665,6 +678,11 @@ static void scan_cmd(struct kv_store *s,
     size_t want = (size_t)count;
     if (ctx->scan_max_count > 0 && want > ctx->scan_max_count) {
         want = ctx->scan_max_count;
+    }
+    /* COUNT is a hint: past the budget SCAN returns sooner, with a cursor
+     * to continue from, as Redis may. */
+    if (ctx->work_budget > 0 && want > ctx->work_budget) {
+        want = (size_t)ctx->work_budget;
     }
     size_t steps = want > SIZE_MAX / 10 ? SIZE_MAX : want * 10;
     do {

@@ -1,6 +1,7 @@
 /* LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest
  * common subsequence of two strings. Its table entry is in cmd_string.c. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,17 @@ static void lcs_reply(const struct kv_exec_ctx *ctx,
         (blen + 1) > SIZE_MAX / sizeof(*t) / (alen + 1) ||
         (uint64_t)((alen + 1) * (blen + 1) * sizeof(*t)) > ctx->max_bulk_len) {
         kv__reply_err(out, KV_ERR_LCS_MEM);
+        return;
+    }
+    if (ctx->work_budget > 0 &&
+        (uint64_t)((alen + 1) * (blen + 1)) / 100 > ctx->work_budget) {
+        char msg[160];
+        int mlen = snprintf(msg, sizeof msg,
+                            "LCS would fill %zu table cells, more than 100 x "
+                            "heavy-command-budget (%llu)",
+                            (alen + 1) * (blen + 1),
+                            (unsigned long long)ctx->work_budget);
+        kv__reply_err_arg(out, KV_ERR_BUSY, msg, (size_t)mlen);
         return;
     }
     t = malloc((alen + 1) * (blen + 1) * sizeof(*t));

@@ -89,6 +89,8 @@ const char *kv_strerror(int err)
         case KV_ERR_LCS_MEM:
             return "ERR Insufficient memory, transient memory for LCS exceeds "
                    "proto-max-bulk-len";
+        case KV_ERR_BUSY:
+            return "BUSY %s";
         default:
             return "ERR unknown error";
     }

@@ -72,6 +72,9 @@ enum kv_err {
     KV_ERR_LCS_TYPE,
     KV_ERR_LCS_IDXLEN,
     KV_ERR_LCS_MEM,
+    /* BUSY: "BUSY %s" (str: which budget, and by how much); a read that
+     * would exceed heavy-command-budget is refused before it runs. */
+    KV_ERR_BUSY,
     KV_ERR__LAST
 };
 
@@ -145,6 +148,12 @@ size_t kv_store_memory(const struct kv_store *s);
  * lets an idle server finish a resize. Returns true if more remains. */
 bool kv_store_rehash_step(struct kv_store *s, int steps);
 
+/* FLUSHALL/FLUSHDB of more than KV_LAZYFREE_MIN keys frees them in steps of
+ * kv_store_rehash_step (500 entries per step) instead of at once; the
+ * bytes count in kv_store_memory until freed. True while that runs. */
+#define KV_LAZYFREE_MIN 4096u
+bool kv_store_freeing(const struct kv_store *s);
+
 /* Removes every key. */
 void kv_store_clear(struct kv_store *s);
 
@@ -160,6 +169,9 @@ struct kv_exec_ctx
     uint64_t max_bulk_len; /* proto-max-bulk-len: cap on string growth */
     uint64_t random;       /* randomness for RANDOMKEY (reads only) */
     size_t scan_max_count; /* cap on work per SCAN/KEYS call (0: none) */
+    uint64_t work_budget;  /* heavy-command-budget: keys one KEYS may
+                              examine, the cap on SCAN's COUNT, LCS table
+                              cells / 100 (0: none). Reads only. */
 };
 
 /* Flags of a kv command. KV_CMD_WRITE: may modify the keyspace, so it goes

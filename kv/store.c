@@ -401,24 +401,78 @@ struct kv_store *kv_store_new(const uint8_t seed[16])
     return s;
 }
 
+/* Frees the entries of @tb's buckets [from, to); returns entries freed. */
+static size_t free_buckets(struct kv_store *s,
+                           struct table *tb,
+                           size_t from,
+                           size_t to)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++) {
+        struct kv_entry *e = tb->b[i];
+        while (e != NULL) {
+            struct kv_entry *next = e->next;
+            entry_free(s, e);
+            e = next;
+            n++;
+        }
+        tb->b[i] = NULL;
+    }
+    return n;
+}
+
+static void free_table(struct kv_store *s, struct table *tb)
+{
+    free_buckets(s, tb, 0, tb->size);
+    acct_free(s, tb->b, tb->size * sizeof(*tb->b));
+    memset(tb, 0, sizeof(*tb));
+}
+
+/* Frees what an earlier flush left, at most about @budget entries; returns
+ * true if more remains. */
+static bool dead_step(struct kv_store *s, size_t budget)
+{
+    size_t freed = 0;
+    for (int t = 0; t < 2; t++) {
+        struct table *tb = &s->dead[t];
+        while (s->dead_idx < tb->size && freed < budget) {
+            freed += free_buckets(s, tb, s->dead_idx, s->dead_idx + 1);
+            s->dead_idx++;
+        }
+        if (s->dead_idx < tb->size) {
+            return true;
+        }
+        if (tb->size > 0) {
+            free_table(s, tb);
+        }
+        s->dead_idx = 0;
+    }
+    return false;
+}
+
 void kv_store_clear(struct kv_store *s)
 {
-    for (int t = 0; t < 2; t++) {
-        struct table *tb = &s->t[t];
-        for (size_t i = 0; i < tb->size; i++) {
-            struct kv_entry *e = tb->b[i];
-            while (e != NULL) {
-                struct kv_entry *next = e->next;
-                entry_free(s, e);
-                e = next;
-            }
-        }
-        acct_free(s, tb->b, tb->size * sizeof(*tb->b));
-        memset(tb, 0, sizeof(*tb));
+    /* A big keyspace is not freed here, on the loop: the tables move aside
+     * and kv_store_rehash_step frees them in bounded steps, like Redis's
+     * lazy free. Nothing of them is visible any more. */
+    if (kv_store_size(s) > KV_LAZYFREE_MIN) {
+        dead_step(s, SIZE_MAX); /* an earlier flush still in progress */
+        s->dead[0] = s->t[0];
+        s->dead[1] = s->t[1];
+        s->dead_idx = 0;
+        memset(s->t, 0, sizeof(s->t));
+    } else {
+        free_table(s, &s->t[0]);
+        free_table(s, &s->t[1]);
     }
     s->rehash_idx = NO_REHASH;
     s->expires = 0;
     s->sample_cursor = 0;
+}
+
+bool kv_store_freeing(const struct kv_store *s)
+{
+    return s->dead[0].size > 0 || s->dead[1].size > 0;
 }
 
 void kv_store_free(struct kv_store *s)
@@ -427,6 +481,7 @@ void kv_store_free(struct kv_store *s)
         return;
     }
     kv_store_clear(s);
+    dead_step(s, SIZE_MAX);
     free(s);
 }
 
@@ -447,6 +502,9 @@ size_t kv_store_memory(const struct kv_store *s)
 
 bool kv_store_rehash_step(struct kv_store *s, int steps)
 {
+    if (kv_store_freeing(s)) {
+        dead_step(s, (steps > 0 ? (size_t)steps : 1) * 500);
+    }
     if (!rehashing(s)) {
         maybe_shrink(s);
     }
@@ -456,7 +514,7 @@ bool kv_store_rehash_step(struct kv_store *s, int steps)
     /* A finished resize may leave the table sparse enough for another
      * shrink (deletes during a rehash cannot start one). */
     maybe_shrink(s);
-    return rehashing(s);
+    return rehashing(s) || kv_store_freeing(s);
 }
 
 /* ------------------------------------------------------------------------

@@ -60,6 +60,8 @@ struct kv_store
     size_t expires;         /* entries with expire != -1 */
     size_t mem;             /* bytes held by entries, buffers and tables */
     uint64_t sample_cursor; /* kv_store_sample_expired resumes here */
+    struct table dead[2];   /* a flushed keyspace being freed in steps */
+    size_t dead_idx;        /* next bucket of dead[] to free */
 };
 
 #define NO_REHASH  SIZE_MAX

@@ -548,3 +548,103 @@ Test(keys, flush, .init = setup, .fini = teardown)
     KVT_EXPECT_INT(s, 0, 0, "DBSIZE");
     cr_assert(eq(sz, kv_store_memory(s), 0));
 }
+
+/* ------------------------------------------------------------------------
+ * heavy-command-budget (issue 5) and lazy FLUSHALL
+ * ---------------------------------------------------------------------- */
+
+static void fill_keys(int n)
+{
+    char k[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(k, sizeof(k), "k%05d", i);
+        KVT_EXPECT_STATUS(s, 0, "OK", "SET", k, "v");
+    }
+}
+
+Test(keys, keys_over_budget_is_busy, .init = setup, .fini = teardown)
+{
+    char buf[256];
+    fill_keys(200);
+    struct kv_exec_ctx ctx = kvt_ctx(0);
+    ctx.work_budget = 100;
+    struct kv_reply r =
+        kvt_exec_ctx(s, &ctx, (const char *const[]){"KEYS", "k0001*", NULL});
+    cr_assert(eq(int, (int)r.type, (int)KV_REPLY_ERROR));
+    cr_assert(eq(int, r.err, KV_ERR_BUSY));
+    kvt_err_text(&r, buf, sizeof(buf));
+    cr_assert(eq(str, buf,
+                 "BUSY KEYS would examine 200 keys, more than "
+                 "heavy-command-budget (100); use SCAN"));
+    kv_reply_fini(&r);
+    ctx.work_budget = 200;
+    r = kvt_exec_ctx(s, &ctx, (const char *const[]){"KEYS", "k0001*", NULL});
+    cr_assert(eq(int, (int)r.type, (int)KV_REPLY_ARRAY));
+    cr_assert(eq(sz, r.n, 10));
+    kv_reply_fini(&r);
+}
+
+Test(keys, scan_count_is_capped_by_budget, .init = setup, .fini = teardown)
+{
+    fill_keys(1000);
+    struct kv_exec_ctx ctx = kvt_ctx(0);
+    ctx.work_budget = 10;
+    struct kv_reply r = kvt_exec_ctx(
+        s, &ctx,
+        (const char *const[]){"SCAN", "0", "COUNT", "1000000000", NULL});
+    cr_assert(eq(int, (int)r.type, (int)KV_REPLY_ARRAY));
+    cr_assert(lt(sz, r.elems[1].n, 100));
+    cr_assert(ne(str, r.elems[0].str, "0"));
+    kv_reply_fini(&r);
+}
+
+Test(keys, lcs_over_budget_is_busy, .init = setup, .fini = teardown)
+{
+    char v[1001];
+    memset(v, 'a', 1000);
+    v[1000] = '\0';
+    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "a", v);
+    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "b", v);
+    struct kv_exec_ctx ctx = kvt_ctx(0);
+    ctx.work_budget = 1000; /* 100000 cells; the table has 1002001 */
+    struct kv_reply r = kvt_exec_ctx(
+        s, &ctx, (const char *const[]){"LCS", "a", "b", "LEN", NULL});
+    cr_assert(eq(int, r.err, KV_ERR_BUSY));
+    kv_reply_fini(&r);
+    ctx.work_budget = 100000;
+    r = kvt_exec_ctx(s, &ctx,
+                     (const char *const[]){"LCS", "a", "b", "LEN", NULL});
+    cr_assert(eq(int, (int)r.type, (int)KV_REPLY_INT));
+    cr_assert(eq(i64, r.i, 1000));
+    kv_reply_fini(&r);
+}
+
+Test(keys, big_flush_is_freed_in_steps, .init = setup, .fini = teardown)
+{
+    size_t empty = kv_store_memory(s);
+    fill_keys(20000);
+    size_t full = kv_store_memory(s);
+    KVT_EXPECT_STATUS(s, 0, "OK", "FLUSHALL");
+    cr_assert(eq(sz, kv_store_size(s), 0));
+    cr_assert(kv_store_freeing(s));
+    KVT_EXPECT_INT(s, 0, 0, "DBSIZE");
+    KVT_EXPECT_NIL(s, 0, "GET", "k00001");
+    /* New writes during the free are independent of it. */
+    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "k00001", "new");
+    int steps = 0;
+    while (kv_store_rehash_step(s, 1)) {
+        steps++;
+        cr_assert(lt(int, steps, 100000));
+    }
+    cr_assert(gt(int, steps, 10), "freed in %d steps", steps);
+    cr_assert(not(kv_store_freeing(s)));
+    KVT_EXPECT_BULK(s, 0, "new", "GET", "k00001");
+    cr_assert(lt(sz, kv_store_memory(s), empty + (full - empty) / 10));
+    /* A flush while an earlier one is still being freed, then free the
+     * store mid-way: nothing leaks (ASan). */
+    fill_keys(10000);
+    KVT_EXPECT_STATUS(s, 0, "OK", "FLUSHALL");
+    fill_keys(10000);
+    KVT_EXPECT_STATUS(s, 0, "OK", "FLUSHDB");
+    cr_assert(kv_store_freeing(s));
+}
