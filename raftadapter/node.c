@@ -234,7 +234,8 @@ static void fail_stop(const char *what, int rv)
  * write" to its tracer and retries on a timer wired to the wrong handle,
  * which crashes the process disk_retry ms later (notes, rule 10). The
  * tracer is the only place the failure shows, so a failed write stops the
- * node here, cleanly and at once. Other diagnostics go to the debug log. */
+ * node here, cleanly and at once. Nothing else is done here: libraft also
+ * traces from its thread pool, into one shared static buffer. */
 static void tracer_emit(struct raft_tracer *t, int type, const void *data)
 {
     const struct raft_tracer_info *info = data;
@@ -247,8 +248,6 @@ static void tracer_emit(struct raft_tracer *t, int type, const void *data)
     if (strncmp(info->diagnostic.message, failed, sizeof(failed) - 1) == 0) {
         fail_stop_msg("writing the raft log", info->diagnostic.message);
     }
-    radapter__log("debug", "raft_trace", "%s:%d %s", info->diagnostic.file,
-                  info->diagnostic.line, info->diagnostic.message);
 }
 
 /* raft_uv also retries a segment it failed to create, forever, while the
