@@ -217,6 +217,12 @@ static void sec_stats(struct proto_buf *b, struct srv_server *srv)
     add(b, "pubsub_patterns:0");
     add(b, "total_error_replies:%llu", (unsigned long long)s->error_replies);
     add(b, "oom_rejections:%llu", (unsigned long long)s->oom_rejections);
+    add(b, "heavy_command_rejections:%llu",
+        (unsigned long long)s->heavy_rejections);
+    add(b, "client_output_buffer_limit_disconnections:%llu",
+        (unsigned long long)s->obuf_disconnections);
+    add(b, "rejected_connections_per_ip:%llu",
+        (unsigned long long)s->per_ip_rejections);
     add(b, "protocol_errors:%llu", (unsigned long long)s->protocol_errors);
 }
 

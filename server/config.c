@@ -113,6 +113,18 @@ static const struct opt opts[] = {
     {"disk-slow-warn-ms", "RAFTKV_DISK_SLOW_WARN_MS", OPT_UINT,
      OFF(disk_slow_warn_ms), 1, 3600000, "1000", true,
      "log a slow_disk warning when a raft log append takes longer"},
+    {"client-output-buffer-limit", "RAFTKV_CLIENT_OUTPUT_BUFFER_LIMIT", OPT_STR,
+     OFF(client_output_buffer_limit), 0, 0, "normal 1gb 256mb 60", true,
+     "as Redis: <class> <hard> <soft> <soft-seconds>...; a normal client "
+     "whose pending replies pass hard, or stay above soft that long, is "
+     "disconnected (0: no limit)"},
+    {"maxclients-per-ip", "RAFTKV_MAXCLIENTS_PER_IP", OPT_UINT,
+     OFF(maxclients_per_ip), 0, 1000000, "0", true,
+     "connections one client IP may hold (0: no limit)"},
+    {"heavy-command-budget", "RAFTKV_HEAVY_COMMAND_BUDGET", OPT_UINT,
+     OFF(heavy_command_budget), 0, UINT64_C(1) << 40, "100000", true,
+     "work one read may do on the loop: keys KEYS may examine, SCAN's COUNT "
+     "cap, LCS cells / 100; past it -BUSY (0: no limit)"},
     {"disk-stall-timeout-ms", "RAFTKV_DISK_STALL_TIMEOUT_MS", OPT_UINT,
      OFF(disk_stall_timeout_ms), 1000, 3600000, "10000", false,
      "a raft log append outstanding this long is a failed disk: exit 3"},
@@ -213,6 +225,56 @@ int srv_parse_memory(const char *s, uint64_t *out)
         }
     }
     return -EINVAL;
+}
+
+int srv_parse_obuf_limit(const char *s,
+                         uint64_t *hard,
+                         uint64_t *soft,
+                         uint64_t *soft_s)
+{
+    char buf[256];
+    char *words[16];
+    int n = 0;
+    char *save = NULL;
+    bool normal = false;
+
+    if (strlen(s) >= sizeof(buf)) {
+        return -EINVAL;
+    }
+    strcpy(buf, s);
+    for (char *w = strtok_r(buf, " \t", &save); w != NULL;
+         w = strtok_r(NULL, " \t", &save)) {
+        if (n == (int)(sizeof(words) / sizeof(words[0]))) {
+            return -EINVAL;
+        }
+        words[n++] = w;
+    }
+    if (n == 0 || n % 4 != 0) {
+        return -EINVAL;
+    }
+    for (int i = 0; i < n; i += 4) {
+        uint64_t h;
+        uint64_t so;
+        uint64_t secs;
+        const char *cls = words[i];
+        if (strcasecmp(cls, "normal") != 0 && strcasecmp(cls, "replica") != 0 &&
+            strcasecmp(cls, "slave") != 0 && strcasecmp(cls, "pubsub") != 0) {
+            return -EINVAL;
+        }
+        if (srv_parse_memory(words[i + 1], &h) != 0 ||
+            srv_parse_memory(words[i + 2], &so) != 0 ||
+            parse_u64(words[i + 3], &secs) != 0 || secs > 86400 * 365) {
+            return -EINVAL;
+        }
+        if (strcasecmp(cls, "normal") == 0) {
+            normal = true;
+            *hard = h;
+            *soft = so;
+            *soft_s = secs;
+        }
+    }
+    (void)normal; /* classes not given keep their values */
+    return 0;
 }
 
 static int parse_level(const char *s)
@@ -367,6 +429,41 @@ static int set_opt(struct srv_config *c,
                          value, dash, o->name, choices_of(o));
                 return -EINVAL;
             }
+            if (strcmp(o->name, "client-output-buffer-limit") == 0) {
+                uint64_t h = c->obuf_hard;
+                uint64_t so = c->obuf_soft;
+                uint64_t secs = c->obuf_soft_s;
+                char canon[160];
+                if (srv_parse_obuf_limit(value, &h, &so, &secs) != 0) {
+                    snprintf(err, errlen,
+                             "invalid value '%s' for %s%s: expected <class> "
+                             "<hard> <soft> <soft-seconds> per class (normal, "
+                             "replica, pubsub)",
+                             value, dash, o->name);
+                    return -EINVAL;
+                }
+                c->obuf_hard = h;
+                c->obuf_soft = so;
+                c->obuf_soft_s = secs;
+                /* Stored in Redis's canonical form: CONFIG GET shows every
+                 * class, in bytes (only "normal" applies here). */
+                snprintf(canon, sizeof canon,
+                         "normal %llu %llu %llu slave 268435456 67108864 60 "
+                         "pubsub 33554432 8388608 60",
+                         (unsigned long long)h, (unsigned long long)so,
+                         (unsigned long long)secs);
+                value = canon;
+                dup = strdup(value);
+                if (dup == NULL) {
+                    snprintf(err, errlen, "out of memory");
+                    return -ENOMEM;
+                }
+                char *prev;
+                memcpy(&prev, base, sizeof(prev));
+                free(prev);
+                memcpy(base, &dup, sizeof(dup));
+                return 0;
+            }
             if (o->type == OPT_ADDR && !valid_addr(value)) {
                 snprintf(err, errlen,
                          "invalid value '%s' for %s%s: expected HOST:PORT with "
@@ -479,7 +576,9 @@ void srv_config_fini(struct srv_config *c)
     free(c->cluster_http);
     free(c->admin_token);
     free(c->enable_debug_command);
+    free(c->client_output_buffer_limit);
     c->cluster_http = c->admin_token = c->enable_debug_command = NULL;
+    c->client_output_buffer_limit = NULL;
     c->config_file = c->data_dir = c->redis_addr = NULL;
     c->peer_addr = c->http_addr = c->cluster = c->join = NULL;
 }

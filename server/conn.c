@@ -168,6 +168,59 @@ static void update_reading(struct srv_conn *c)
     }
 }
 
+/* client-output-buffer-limit for normal clients, as Redis: replies waiting
+ * to be written (queued and in flight) past the hard limit, or above the
+ * soft limit for soft-seconds, close the connection instead of eating
+ * memory. Returns true if @c was closed. */
+static bool obuf_over(struct srv_conn *c)
+{
+    struct srv_server *srv = c->srv;
+    const struct srv_config *cfg = srv->cfg;
+    uint64_t pending = c->out.len + (c->writing ? c->wbuf.len : 0);
+    uint64_t now = uv_now(srv->loop);
+    const char *which = NULL;
+
+    if (c->state != SRV__CONN_OPEN) {
+        return false;
+    }
+    if (cfg->obuf_hard != 0 && pending > cfg->obuf_hard) {
+        which = "hard";
+    } else if (cfg->obuf_soft != 0 && pending > cfg->obuf_soft) {
+        if (c->obuf_soft_since_ms == 0) {
+            c->obuf_soft_since_ms = now != 0 ? now : 1;
+        } else if (now - c->obuf_soft_since_ms >= cfg->obuf_soft_s * 1000) {
+            which = "soft";
+        }
+    } else {
+        c->obuf_soft_since_ms = 0;
+    }
+    if (which == NULL) {
+        return false;
+    }
+    srv->stats.obuf_disconnections++;
+    srv_log(SRV_LOG_WARN, "client_output_buffer_limit",
+            "id=%llu addr=%s limit=%s pending_bytes=%llu hard=%llu soft=%llu "
+            "soft_seconds=%llu",
+            (unsigned long long)c->id, c->addr, which,
+            (unsigned long long)pending, (unsigned long long)cfg->obuf_hard,
+            (unsigned long long)cfg->obuf_soft,
+            (unsigned long long)cfg->obuf_soft_s);
+    srv__conn_close(c);
+    return true;
+}
+
+void srv__conn_check_obuf_all(struct srv_server *srv)
+{
+    struct srv__link *l = srv->conns.next;
+    while (l != &srv->conns) {
+        struct srv_conn *c = SRV__CONTAINER(l, struct srv_conn, link_all);
+        l = l->next; /* closing may unlink @c */
+        if (c->out.len > 0 || c->writing) {
+            obuf_over(c);
+        }
+    }
+}
+
 /* Parses and dispatches every complete command in @c's query buffer. */
 static void process(struct srv_conn *c)
 {
@@ -208,6 +261,9 @@ static void process(struct srv_conn *c)
         }
         if (!srv__dispatch(c, cmd.argc, cmd.argv, cmd.lens)) {
             break;
+        }
+        if (c->out.len > SRV_OUTPUT_PAUSE_LIMIT && obuf_over(c)) {
+            return;
         }
     }
 out:
@@ -288,7 +344,7 @@ static void write_cb(uv_write_t *req, int status)
 static void flush_one(struct srv_conn *c)
 {
     struct srv_server *srv = c->srv;
-    if (c->state != SRV__CONN_OPEN || c->writing) {
+    if (c->state != SRV__CONN_OPEN || obuf_over(c) || c->writing) {
         return;
     }
     if (c->out.len == 0) {
@@ -429,6 +485,31 @@ static void reject(struct srv_server *srv)
     srv->stats.rejected_connections++;
 }
 
+/* Length of the IP part of "ip:port". */
+static size_t ip_len(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+}
+
+/* Open connections from the IP of @addr. O(connections), only when
+ * maxclients-per-ip is set; accepts are rare next to commands. */
+static uint64_t same_ip_count(struct srv_server *srv, const char *addr)
+{
+    size_t n = ip_len(addr);
+    uint64_t count = 0;
+    for (const struct srv__link *l = srv->conns.next; l != &srv->conns;
+         l = l->next) {
+        const struct srv_conn *o =
+            SRV__CONTAINER(l, const struct srv_conn, link_all);
+        if (o->state == SRV__CONN_OPEN && !o->close_after_reply &&
+            ip_len(o->addr) == n && memcmp(o->addr, addr, n) == 0) {
+            count++;
+        }
+    }
+    return count;
+}
+
 void srv__conn_accept(struct srv_server *srv)
 {
     struct sockaddr_storage ss;
@@ -478,9 +559,22 @@ void srv__conn_accept(struct srv_server *srv)
         format_addr(&ss, c->laddr, sizeof(c->laddr));
     }
     c->fd = uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 ? (int)fd : -1;
+    bool over_ip = srv->cfg->maxclients_per_ip != 0 &&
+                   same_ip_count(srv, c->addr) >= srv->cfg->maxclients_per_ip;
     srv__list_push(&srv->conns, &c->link_all);
     srv->nconns++;
     srv->stats.connections_received++;
+    if (over_ip) {
+        /* Like maxclients: the error, then the connection closes. */
+        srv->stats.per_ip_rejections++;
+        srv->stats.rejected_connections++;
+        srv_log(SRV_LOG_DEBUG, "client_rejected", "addr=%s reason=%s", c->addr,
+                "maxclients-per-ip");
+        srv_reply_errorf(&c->out, "ERR max number of clients per IP reached");
+        c->close_after_reply = true;
+        srv__conn_want_flush(c);
+        return;
+    }
     update_reading(c);
     srv_log(SRV_LOG_DEBUG, "client_connected", "id=%llu addr=%s",
             (unsigned long long)c->id, c->addr);

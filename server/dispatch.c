@@ -252,10 +252,14 @@ static void exec_read(struct srv_conn *c,
     ctx.max_bulk_len = srv->cfg->proto_max_bulk_len;
     ctx.random = next_random(srv);
     ctx.scan_max_count = 0;
+    ctx.work_budget = srv->cfg->heavy_command_budget;
     memset(&r, 0, sizeof(r));
     kv_exec(srv->store, &ctx, argc, argv, lens, &r);
     if (r.type == KV_REPLY_ERROR) {
         cmd->failed++;
+        if (r.err == KV_ERR_BUSY) {
+            srv->stats.heavy_rejections++;
+        }
     } else if (r.type == KV_REPLY_NIL) {
         srv->stats.keyspace_misses++;
     } else if (r.type == KV_REPLY_BULK) {

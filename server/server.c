@@ -95,6 +95,7 @@ static void cron_cb(uv_timer_t *h)
         }
         kv_store_rehash_step(srv->store, 100);
         srv__clients_memory_update(srv);
+        srv__conn_check_obuf_all(srv);
         return;
     }
     if (srv->ra_closing) {

@@ -63,7 +63,13 @@ struct srv_config
     uint64_t loop_monitor_interval_ms;     /* lag report window */
     uint64_t disk_slow_warn_ms;            /* slow append warning */
     uint64_t disk_stall_timeout_ms;        /* stuck append: fail-stop */
-    char *enable_debug_command;            /* owned: no|yes|local */
+    uint64_t heavy_command_budget;         /* kv_exec_ctx.work_budget */
+    char *client_output_buffer_limit;      /* owned: canonical Redis form */
+    uint64_t obuf_hard; /* normal clients: pending reply bytes cap (0: none) */
+    uint64_t obuf_soft; /* ... soft cap (0: none) */
+    uint64_t obuf_soft_s; /* ... seconds above soft before disconnecting */
+    uint64_t maxclients_per_ip; /* 0: no limit */
+    char *enable_debug_command; /* owned: no|yes|local */
 };
 
 /* Most voters a --cluster list may name. */
@@ -154,6 +160,14 @@ bool srv_config_is_mutable(const char *name);
 /* Parses a Redis memory amount ("512mb", "1gb", "100", "4k"). Returns 0 and
  * the value in @out, or -EINVAL. */
 int srv_parse_memory(const char *s, uint64_t *out);
+
+/* Parses client-output-buffer-limit as Redis writes it: groups of <class>
+ * <hard> <soft> <soft-seconds>, class normal|replica|slave|pubsub. Sets the
+ * three outputs from the "normal" group when there is one. 0 or -EINVAL. */
+int srv_parse_obuf_limit(const char *s,
+                         uint64_t *hard,
+                         uint64_t *soft,
+                         uint64_t *soft_s);
 
 /* ------------------------------------------------------------------------
  * Logging (log.c): one JSON object per line on stderr.

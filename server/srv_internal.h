@@ -74,8 +74,11 @@ struct srv_stats
     uint64_t keyspace_misses;
     uint64_t protocol_errors;
     uint64_t error_replies;
-    uint64_t oom_rejections;     /* writes refused above maxmemory */
-    uint64_t ops_sample_time_ms; /* instantaneous ops bookkeeping */
+    uint64_t oom_rejections;      /* writes refused above maxmemory */
+    uint64_t heavy_rejections;    /* reads refused over heavy-command-budget */
+    uint64_t obuf_disconnections; /* client-output-buffer-limit closes */
+    uint64_t per_ip_rejections;   /* maxclients-per-ip refusals */
+    uint64_t ops_sample_time_ms;  /* instantaneous ops bookkeeping */
     uint64_t ops_sample_count;
     uint64_t ops_per_sec;
 };
@@ -200,6 +203,8 @@ struct srv_conn
     uint64_t last_ms;               /* last command (uv_now) */
     const struct srv_cmd *last_cmd; /* weak: into the table */
     uint64_t read_timeout_ms;       /* RAFTKV TIMEOUT; 0: the server cap */
+    uint64_t obuf_soft_since_ms;    /* uv_now when pending replies first
+                                       passed the soft limit; 0: below */
     bool in_multi;                  /* between MULTI and EXEC/DISCARD */
     bool multi_dirty;               /* a queued command was refused */
     uint32_t multi_n;               /* commands queued */
@@ -213,6 +218,10 @@ struct srv_conn
 
 /* conn.c: accepts a connection on @srv's listener. */
 void srv__conn_accept(struct srv_server *srv);
+
+/* conn.c: applies client-output-buffer-limit's soft limit to every client
+ * (the hard limit is checked as replies accumulate). From the cron. */
+void srv__conn_check_obuf_all(struct srv_server *srv);
 
 /* conn.c: closes @c: stops I/O, cancels its read, and frees it once no
  * callback can reference it. Safe to call on a connection that is on the

@@ -331,6 +331,10 @@ int srv__watchdog_render(struct proto_buf *b, struct srv_server *srv)
     static const char late[] = "raftkv_duty_late_max_seconds";
     static const char gaps[] = "raftkv_heartbeat_gaps_total";
     static const char slow[] = "raftkv_slow_disk_appends_total";
+    static const char heavy[] = "raftkv_heavy_command_rejections_total";
+    static const char obuf[] =
+        "raftkv_client_output_buffer_disconnections_total";
+    static const char perip[] = "raftkv_rejected_connections_per_ip_total";
     int rv;
 
     rv = srv__prom_head(b, lag, "gauge",
@@ -391,6 +395,21 @@ int srv__watchdog_render(struct proto_buf *b, struct srv_server *srv)
     rv = rv ? rv
             : srv__prom_sample(b, memsd, "",
                                srv->cfg->memory_shutdown_threshold_mb << 20);
+    rv = rv ? rv
+            : srv__prom_head(b, heavy, "counter",
+                             "Reads refused with -BUSY over "
+                             "heavy-command-budget");
+    rv = rv ? rv : srv__prom_sample(b, heavy, "", srv->stats.heavy_rejections);
+    rv = rv ? rv
+            : srv__prom_head(b, obuf, "counter",
+                             "Clients disconnected by "
+                             "client-output-buffer-limit");
+    rv =
+        rv ? rv : srv__prom_sample(b, obuf, "", srv->stats.obuf_disconnections);
+    rv = rv ? rv
+            : srv__prom_head(b, perip, "counter",
+                             "Connections refused by maxclients-per-ip");
+    rv = rv ? rv : srv__prom_sample(b, perip, "", srv->stats.per_ip_rejections);
     return rv;
 }
 
