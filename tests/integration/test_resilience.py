@@ -292,6 +292,137 @@ def main():
             subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
 
+    def t_output_buffer_limit():
+        srv = RaftkvServer(extra=["--client-output-buffer-limit", "normal 64mb 4mb 1"]).start()
+        try:
+            c = srv.client()
+            assert c.config_get("client-output-buffer-limit")["client-output-buffer-limit"] \
+                .startswith("normal 67108864 4194304 1 "), c.config_get("client-output-buffer-limit")
+            c.set("big", b"x" * (1 << 20))
+            rss0 = srv.rss_kb()
+
+            def slow_reader(n):
+                sock = socket.create_connection(("127.0.0.1", srv.port))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.sendall(harness.encode("GET", "big") * n)
+                return sock
+
+            def closed_by_server(sock, timeout):
+                # Read nothing until the deadline, then drain: a closed
+                # connection ends in EOF or a reset.
+                end = time.time() + timeout
+                while time.time() < end:
+                    if events_of("client_output_buffer_limit") > seen:
+                        break
+                    time.sleep(0.1)
+                sock.settimeout(5)
+                try:
+                    while sock.recv(1 << 20):
+                        pass
+                    return True
+                except (ConnectionResetError, socket.timeout):
+                    return False if isinstance(sys.exc_info()[1], socket.timeout) else True
+
+            def events_of(name):
+                return len(events(srv, name))
+
+            # Soft: ~20 MB pending, under hard, over soft for > 1 s.
+            seen = 0
+            sock = slow_reader(20)
+            assert closed_by_server(sock, 10)
+            ev = events(srv, "client_output_buffer_limit")
+            assert len(ev) == 1 and ev[0]["limit"] == "soft", ev
+            # Hard: 300 MB of replies asked for, never read.
+            seen = 1
+            assert c.config_set("client-output-buffer-limit", "normal 16mb 0 0") is True
+            sock = slow_reader(300)
+            assert closed_by_server(sock, 10)
+            ev = events(srv, "client_output_buffer_limit")
+            assert len(ev) == 2 and ev[1]["limit"] == "hard", ev
+            assert int(srv.info("stats")["client_output_buffer_limit_disconnections"]) == 2
+            assert srv.rss_kb() - rss0 < 200 * 1024, (rss0, srv.rss_kb())
+            # A client that reads keeps getting big replies.
+            for _ in range(40):
+                assert len(c.get("big")) == 1 << 20
+            try:
+                c.config_set("client-output-buffer-limit", "normal 1mb")
+                raise AssertionError("a malformed limit was accepted")
+            except Exception as e:
+                assert "client-output-buffer-limit" in str(e), e
+        finally:
+            srv.close()
+
+    def t_per_ip_cap():
+        srv = RaftkvServer(extra=["--maxclients-per-ip", "3"]).start()
+        try:
+            held = [srv.resp() for _ in range(3)]
+            for r in held:
+                assert r.call("PING") == "PONG"
+            extra = srv.resp()
+            e = extra.read()
+            assert isinstance(e, harness.Err) and e == "ERR max number of clients per IP reached", e
+            assert extra.is_closed()
+            held.pop().close()
+            time.sleep(0.2)
+            again = srv.resp()
+            assert again.call("PING") == "PONG"
+            assert int(again.call("INFO", "stats").decode().split(
+                "rejected_connections_per_ip:")[1].split()[0]) == 1
+            assert again.call("CONFIG", "SET", "maxclients-per-ip", "0") == "OK"
+            more = [srv.resp() for _ in range(5)]
+            for r in more:
+                assert r.call("PING") == "PONG"
+        finally:
+            srv.close()
+
+    def t_heavy_budget():
+        srv = RaftkvServer().start()
+        try:
+            c = srv.client()
+            assert c.config_get("heavy-command-budget") == {"heavy-command-budget": "100000"}
+            p = c.pipeline(transaction=False)
+            for i in range(500):
+                p.set("h%d" % i, "v")
+            p.execute()
+            assert len(c.keys("*")) == 500
+            assert c.config_set("heavy-command-budget", "100") is True
+            import redis
+            try:
+                c.keys("*")
+                raise AssertionError("KEYS ran over the budget")
+            except redis.exceptions.ResponseError as e:
+                # redis-py keeps the BUSY prefix for this error class.
+                assert str(e) == ("BUSY KEYS would examine 500 keys, more than "
+                                  "heavy-command-budget (100); use SCAN"), e
+            cur, keys = c.scan(0, count=10 ** 9)
+            assert cur != 0 and len(keys) < 500, (cur, len(keys))
+            seen = set(keys)
+            while cur != 0:
+                cur, keys = c.scan(cur, count=10 ** 9)
+                seen.update(keys)
+            assert len(seen) == 500
+            assert int(srv.info("stats")["heavy_command_rejections"]) == 1
+            c.set("la", "a" * 2000)
+            c.set("lb", "a" * 2000)
+            try:
+                c.execute_command("LCS", "la", "lb")
+                raise AssertionError("LCS ran over the budget")
+            except redis.exceptions.ResponseError as e:
+                assert str(e).startswith("BUSY LCS would fill"), e
+            assert c.config_set("heavy-command-budget", "0") is True
+            assert len(c.keys("*")) == 502
+            # FLUSHALL of many keys returns at once; the memory comes back.
+            p = c.pipeline(transaction=False)
+            for i in range(50000):
+                p.set("f%d" % i, "v" * 100)
+            p.execute()
+            assert c.flushall() is True
+            assert c.dbsize() == 0
+            harness.wait_for(lambda: int(srv.info("memory")["used_memory_dataset"]) < 1 << 20,
+                             10, "the flushed keyspace to be freed")
+        finally:
+            srv.close()
+
     tap.run("event_loop_lag lines, /metrics series and INFO fields", t_lag_line)
     tap.run("control run: no heartbeat_gap without a stall", t_control_no_gap)
     tap.run("a stall past the election timeout: heartbeat_gap critical (raft_tick)",
@@ -302,6 +433,10 @@ def main():
     tap.run("memory watch: crossing under load, one shutdown, exit 2, nothing lost",
             t_memory_threshold_crossing)
     tap.run("a failing disk is fail-stop: exit 3 with disk_error", t_disk_failstop)
+    tap.run("client-output-buffer-limit: slow readers disconnected (soft, hard)",
+            t_output_buffer_limit)
+    tap.run("maxclients-per-ip refuses the extra connection", t_per_ip_cap)
+    tap.run("heavy-command-budget: KEYS/LCS -BUSY, SCAN capped; lazy FLUSHALL", t_heavy_budget)
     tap.finish()
 
 
