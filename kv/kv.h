@@ -225,9 +225,29 @@ bool kv_store_expire_if_due(struct kv_store *s,
  * Snapshots (uncompressed; compression is the FSM's business).
  * Wire format: change with a version bump. Format: magic "RKVS", u32
  * version, u64 key count, then per key: u8 type, u8 flags, i64 expire_ms
- * (-1: none), u32 key len, key, u32/u64 value len, value; trailer: u64
- * checksum (FNV-1a 64 over everything before it).
+ * (-1: none), u32 key len, key, u64 value len, value; trailer: u64
+ * checksum (FNV-1a 64 over everything before it: bytewise in version 1,
+ * over 8-byte words in version 2, the one written; both are decoded).
  * ---------------------------------------------------------------------- */
+
+/* Streaming encoding, for a caller that compresses as it goes (the FSM's
+ * snapshot runs on the event loop; no full-size raw copy is made):
+ * kv_snapshot_measure gives the exact length and entry count, then
+ * kv_snapshot_write emits exactly those bytes to @sink in pieces of at most
+ * 64 KiB. @s must not change in between. The sink returns 0 or a negative
+ * errno, which kv_snapshot_write returns. */
+struct kv_snapshot_plan
+{
+    uint64_t count; /* entries */
+    size_t len;     /* bytes of the whole encoding */
+};
+typedef int (*kv_snapshot_sink)(void *arg, const void *data, size_t len);
+void kv_snapshot_measure(const struct kv_store *s,
+                         struct kv_snapshot_plan *plan);
+int kv_snapshot_write(const struct kv_store *s,
+                      const struct kv_snapshot_plan *plan,
+                      kv_snapshot_sink sink,
+                      void *arg);
 
 /* Serialises the whole keyspace. On success returns 0 and a new buffer in
  * @buf/@len owned by the caller (free()). Returns -ENOMEM on failure. */

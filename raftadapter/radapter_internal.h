@@ -467,6 +467,26 @@ int radapter__lz4_decompress(const void *src,
                              void **dst,
                              size_t *dlen);
 
+/* A streaming LZ4 frame writer: the same frame format as
+ * radapter__lz4_compress (content size and checksum set), fed in pieces so
+ * that no full-size raw copy is ever made. begin, then put (a
+ * kv_snapshot_sink) any number of times with exactly @content_size bytes
+ * in all, then end (output from raft_malloc) or abort. */
+struct radapter__lz4w
+{
+    void *cctx;         /* LZ4F_cctx */
+    unsigned char *out; /* raft_malloc */
+    size_t len;
+    size_t cap;
+    size_t content_size;
+    size_t fed;
+    unsigned blocks_max; /* LZ4F_blockSizeID_t */
+};
+int radapter__lz4w_begin(struct radapter__lz4w *w, size_t content_size);
+int radapter__lz4w_put(void *w, const void *data, size_t len);
+int radapter__lz4w_end(struct radapter__lz4w *w, void **dst, size_t *dlen);
+void radapter__lz4w_abort(struct radapter__lz4w *w);
+
 /* readindex.c */
 void radapter__reads_init(struct radapter *r);
 void radapter__reads_process(struct radapter *r);

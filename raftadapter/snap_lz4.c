@@ -108,3 +108,128 @@ out:
     LZ4F_freeDecompressionContext(dctx);
     return result;
 }
+
+/* ------------------------------------------------------------------------
+ * Streaming writer
+ * ---------------------------------------------------------------------- */
+
+static void lz4w_prefs(const struct radapter__lz4w *w, LZ4F_preferences_t *p)
+{
+    memset(p, 0, sizeof *p);
+    /* 64 KiB blocks match the pieces kv_snapshot_write hands over, and
+     * autoFlush compresses each piece at once, straight from the caller's
+     * buffer (no copy into LZ4's own block buffer). */
+    p->frameInfo.blockSizeID = (LZ4F_blockSizeID_t)w->blocks_max;
+    p->frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+    p->frameInfo.contentSize = w->content_size;
+    p->compressionLevel = 0;
+    p->autoFlush = 1;
+}
+
+/* Makes room for @need more output bytes. */
+static int lz4w_reserve(struct radapter__lz4w *w, size_t need)
+{
+    if (w->cap - w->len >= need) {
+        return 0;
+    }
+    size_t cap = w->cap * 2;
+    if (cap < w->len + need) {
+        cap = w->len + need;
+    }
+    unsigned char *p = raft_realloc(w->out, cap);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    w->out = p;
+    w->cap = cap;
+    return 0;
+}
+
+int radapter__lz4w_begin(struct radapter__lz4w *w, size_t content_size)
+{
+    LZ4F_preferences_t prefs;
+    LZ4F_cctx *cctx;
+    size_t rv;
+
+    memset(w, 0, sizeof *w);
+    w->content_size = content_size;
+    w->blocks_max = LZ4F_max64KB;
+    if (LZ4F_isError(LZ4F_createCompressionContext(&cctx, LZ4F_VERSION))) {
+        return -ENOMEM;
+    }
+    w->cctx = cctx;
+    /* Snapshots compress about 10:1; the buffer grows if not. */
+    w->cap = content_size / 8 + LZ4F_HEADER_SIZE_MAX + 4096;
+    w->out = raft_malloc(w->cap);
+    if (w->out == NULL) {
+        radapter__lz4w_abort(w);
+        return -ENOMEM;
+    }
+    lz4w_prefs(w, &prefs);
+    rv = LZ4F_compressBegin(cctx, w->out, w->cap, &prefs);
+    if (LZ4F_isError(rv)) {
+        radapter__lz4w_abort(w);
+        return -EINVAL;
+    }
+    w->len = rv;
+    return 0;
+}
+
+int radapter__lz4w_put(void *arg, const void *data, size_t len)
+{
+    struct radapter__lz4w *w = arg;
+    LZ4F_preferences_t prefs;
+    size_t rv;
+
+    if (len > w->content_size - w->fed) {
+        return -EINVAL;
+    }
+    lz4w_prefs(w, &prefs);
+    if (lz4w_reserve(w, LZ4F_compressBound(len, &prefs)) != 0) {
+        return -ENOMEM;
+    }
+    rv = LZ4F_compressUpdate(w->cctx, w->out + w->len, w->cap - w->len, data,
+                             len, NULL);
+    if (LZ4F_isError(rv)) {
+        return -EINVAL;
+    }
+    w->len += rv;
+    w->fed += len;
+    return 0;
+}
+
+int radapter__lz4w_end(struct radapter__lz4w *w, void **dst, size_t *dlen)
+{
+    LZ4F_preferences_t prefs;
+    size_t rv;
+
+    if (w->fed != w->content_size) {
+        radapter__lz4w_abort(w);
+        return -EINVAL;
+    }
+    lz4w_prefs(w, &prefs);
+    if (lz4w_reserve(w, LZ4F_compressBound(0, &prefs)) != 0) {
+        radapter__lz4w_abort(w);
+        return -ENOMEM;
+    }
+    rv = LZ4F_compressEnd(w->cctx, w->out + w->len, w->cap - w->len, NULL);
+    if (LZ4F_isError(rv)) {
+        radapter__lz4w_abort(w);
+        return -EINVAL;
+    }
+    *dst = w->out;
+    *dlen = w->len + rv;
+    w->out = NULL;
+    radapter__lz4w_abort(w); /* frees the context */
+    return 0;
+}
+
+void radapter__lz4w_abort(struct radapter__lz4w *w)
+{
+    if (w->cctx != NULL) {
+        LZ4F_freeCompressionContext(w->cctx);
+        w->cctx = NULL;
+    }
+    raft_free(w->out);
+    w->out = NULL;
+}

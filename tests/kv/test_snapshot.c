@@ -41,7 +41,7 @@ static char **records(const void *buf, size_t len, size_t *n)
     const unsigned char *b = buf;
     cr_assert(ge(sz, len, 24));
     cr_assert(eq(int, memcmp(b, "RKVS", 4), 0));
-    cr_assert(eq(u64, rd(b + 4, 4), 1));
+    cr_assert(eq(u64, rd(b + 4, 4), 2));
     size_t count = (size_t)rd(b + 8, 8);
     char **out = calloc(count + 1, sizeof(*out));
     size_t p = 16;
@@ -328,9 +328,9 @@ Test(snapshot, rejects_checksummed_malformed_bodies)
     memcpy(b + one, b + 16, one - 16);
     n = seal(b, one + one - 16);
     expect_rejected(s, b, n);
-    /* Wrong version. */
+    /* Unknown version (1 and 2 exist). */
     n = forge(b, 1, 1, 2, 1, "k", 1, "v");
-    b[4] = 2;
+    b[4] = 3;
     expect_rejected(s, b, seal(b, n));
     kv_store_free(s);
 }
@@ -411,4 +411,102 @@ Test(snapshot, same_commands_different_seeds_same_state)
     assert_same_contents(a, b);
     kv_store_free(a);
     kv_store_free(b);
+}
+
+/* ------------------------------------------------------------------------
+ * Streaming (kv_snapshot_measure / kv_snapshot_write) and version 1
+ * ---------------------------------------------------------------------- */
+
+struct chunks
+{
+    unsigned char *buf;
+    size_t len;
+    size_t cap;
+    size_t calls;
+    size_t max_piece;
+};
+
+static int chunk_sink(void *arg, const void *data, size_t len)
+{
+    struct chunks *c = arg;
+    cr_assert(le(sz, c->len + len, c->cap));
+    memcpy(c->buf + c->len, data, len);
+    c->len += len;
+    c->calls++;
+    if (len > c->max_piece) {
+        c->max_piece = len;
+    }
+    return 0;
+}
+
+static int failing_sink(void *arg, const void *data, size_t len)
+{
+    (void)data;
+    (void)len;
+    size_t *calls = arg;
+    return ++*calls == 3 ? -EIO : 0;
+}
+
+Test(snapshot, streamed_equals_encoded_and_stops_on_sink_error)
+{
+    struct kv_store *s = kvt_store(9);
+    char k[32];
+    char v[300];
+    memset(v, 'v', sizeof(v) - 1);
+    v[sizeof(v) - 1] = '\0';
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof(k), "key:%d", i);
+        KVT_EXPECT_STATUS(s, 0, "OK", "SET", k, i % 3 == 0 ? "12345" : v);
+    }
+    void *buf;
+    size_t len;
+    cr_assert(eq(int, kv_snapshot_encode(s, &buf, &len), 0));
+    struct kv_snapshot_plan plan;
+    kv_snapshot_measure(s, &plan);
+    cr_assert(eq(sz, plan.len, len));
+    cr_assert(eq(u64, plan.count, 5000));
+    struct chunks c = {malloc(len), 0, len, 0, 0};
+    cr_assert(eq(int, kv_snapshot_write(s, &plan, chunk_sink, &c), 0));
+    cr_assert(eq(sz, c.len, len));
+    cr_assert(eq(int, memcmp(c.buf, buf, len), 0));
+    cr_assert(gt(sz, c.calls, 10));            /* in pieces ... */
+    cr_assert(le(sz, c.max_piece, 64 * 1024)); /* ... of at most 64 KiB */
+    size_t calls = 0;
+    cr_assert(eq(int, kv_snapshot_write(s, &plan, failing_sink, &calls), -EIO));
+    cr_assert(eq(sz, calls, 3));
+    /* A plan that no longer matches the store is refused. */
+    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "one-more", "x");
+    c.len = 0;
+    c.cap = 2 * len;
+    c.buf = realloc(c.buf, c.cap);
+    cr_assert(eq(int, kv_snapshot_write(s, &plan, chunk_sink, &c), -EINVAL));
+    free(c.buf);
+    free(buf);
+    kv_store_free(s);
+}
+
+Test(snapshot, version_1_still_decodes)
+{
+    struct kv_store *s = kvt_store(10);
+    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "a", "1");
+    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "b", "hello", "PX", "100000");
+    void *buf;
+    size_t len;
+    cr_assert(eq(int, kv_snapshot_encode(s, &buf, &len), 0));
+    unsigned char *b = buf;
+    /* Rewrite as version 1: same body, bytewise checksum. */
+    b[4] = 1;
+    seal(b, len - 8);
+    struct kv_store *t = kvt_store(11);
+    cr_assert(eq(int, kv_snapshot_decode(t, b, len), 0));
+    KVT_EXPECT_BULK(t, 0, "hello", "GET", "b");
+    KVT_EXPECT_BULK(t, 0, "1", "GET", "a");
+    /* A version 1 header with a version 2 checksum is damage. */
+    b[4] = 2;
+    seal(b, len - 8);
+    b[4] = 1;
+    cr_assert(eq(int, kv_snapshot_decode(t, b, len), -EPROTO));
+    free(buf);
+    kv_store_free(t);
+    kv_store_free(s);
 }
