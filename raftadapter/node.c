@@ -205,6 +205,11 @@ uint64_t radapter__voters(struct radapter *r)
  * Persistence guards (libraft notes, rule 11).
  * ---------------------------------------------------------------------- */
 
+struct radapter *radapter__from_io(struct raft_io *io)
+{
+    return (struct radapter *)((char *)io - offsetof(struct radapter, io));
+}
+
 static struct radapter *from_io(struct raft_io *io)
 {
     return (struct radapter *)((char *)io - offsetof(struct radapter, io));
@@ -519,6 +524,7 @@ void radapter_config_default(struct radapter_config *c)
     c->verify_timeout_ms = 5000;
     c->max_pending_reads = 10000;
     c->disk_stall_ms = 10000;
+    c->snapshot_fork = true;
     c->max_bulk_len = 512ull * 1024 * 1024;
 }
 
@@ -577,6 +583,9 @@ static int setup_raft(struct radapter *r)
     r->io.append = timed_append;
     r->orig_start = r->io.start;
     r->io.start = watched_start;
+    r->orig_snapshot_put = r->io.snapshot_put;
+    r->io.snapshot_put = radapter__snapfork_put;
+    r->snapfork.fd = -1;
     r->tick_duty.name = "raft_tick";
     r->cron_duty.name = "active_expiry";
     r->cron_duty.period_ns = 100 * 1000000u;
@@ -848,7 +857,7 @@ static void finish_close(struct radapter *r)
 void radapter__maybe_finish_close(struct radapter *r)
 {
     if (r->closing && r->raft_closed && r->handles_open == 0 &&
-        r->rpc_open == 0) {
+        r->rpc_open == 0 && !r->snapfork.poll_open) {
         finish_close(r);
     }
 }
@@ -891,6 +900,7 @@ void radapter_close(struct radapter *r, radapter_close_cb cb)
     /* Sent to the leader already: they may yet apply. */
     radapter__forward_fail_all(r, RADAPTER_EUNKNOWN);
     radapter__rpc_close_all(r);
+    radapter__snapfork_close(r);
     raft_close(&r->raft, raft_closed_cb);
 }
 

@@ -72,6 +72,8 @@ struct radapter_config
     unsigned max_pending_reads; /* waiting reads (default 10000) */
     unsigned disk_stall_ms;     /* a log append outstanding this long is a
                                    failed disk: fail-stop (default 10000) */
+    bool snapshot_fork;         /* write snapshots from a forked child (default
+                                   true); false: on the loop */
     uint64_t max_bulk_len;      /* proto-max-bulk-len passed to kv */
     const char *redis_addr;     /* borrowed: this node's RESP address, told to
                                    peers (NULL: none) */

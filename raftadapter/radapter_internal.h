@@ -288,6 +288,30 @@ void radapter__duty_arm(struct radapter *r,
  * for a repeating duty, arms the next period. */
 void radapter__duty_ran(struct radapter *r, struct radapter__duty *d);
 
+/* fsm.c: the FSM snapshot header ("RKVF", version, stamp, kv length). */
+#define RADAPTER_FSM_HEADER_LEN 24
+
+struct fork_head;
+
+/* A snapshot being written by a forked child (snap_fork.c). */
+struct radapter__snapfork
+{
+    pid_t pid;              /* the child; 0: none */
+    int fd;                 /* read end of its pipe; -1: none */
+    uv_poll_t poll;         /* EOF on fd: the child exited */
+    bool poll_open;         /* poll initialised and not yet closed */
+    void *map;              /* shared mapping: header, then the frame */
+    size_t map_len;         /* bytes mapped */
+    struct fork_head *head; /* into map */
+    unsigned char *data;    /* the snapshot buffer given to libraft */
+    uint64_t index;         /* snapshot index */
+    bool put_held;          /* a snapshot_put waits for the child */
+    unsigned trailing;
+    struct raft_io_snapshot_put *req;
+    const struct raft_snapshot *snapshot;
+    raft_io_snapshot_put_cb cb;
+};
+
 /* One log append in flight, timed from the call to its callback; libraft's
  * own data and callback are restored before libraft sees the completion.
  * Linked oldest first, to see an append that never completes. */
@@ -324,8 +348,14 @@ struct radapter
     uint64_t appends;                     /* appends completed */
     struct radapter__timed *appends_head; /* outstanding, oldest first */
     struct radapter__timed *appends_tail; /* newest outstanding */
-    struct raft_tracer tracer;  /* raft_uv's diagnostics, watched for disk
-                                   write failures */
+    struct raft_tracer tracer; /* raft_uv's diagnostics, watched for disk
+                                  write failures */
+    struct radapter__snapfork snapfork; /* snapshot written by a child */
+    int (*orig_snapshot_put)(struct raft_io *,
+                             unsigned,
+                             struct raft_io_snapshot_put *,
+                             const struct raft_snapshot *,
+                             raft_io_snapshot_put_cb);
     uint64_t append_max_ns;     /* slowest append */
     uint64_t snapshot_last_ns;  /* last snapshot's loop time */
     uint64_t snapshot_total_ns; /* all snapshots' loop time */
@@ -481,8 +511,14 @@ struct radapter__lz4w
     size_t content_size;
     size_t fed;
     unsigned blocks_max; /* LZ4F_blockSizeID_t */
+    bool external;       /* out is the caller's: never grown or freed */
 };
-int radapter__lz4w_begin(struct radapter__lz4w *w, size_t content_size);
+/* @ext (borrowed, @ext_cap bytes) is the output buffer when not NULL; the
+ * frame must then fit (-ENOSPC otherwise). */
+int radapter__lz4w_begin(struct radapter__lz4w *w,
+                         size_t content_size,
+                         void *ext,
+                         size_t ext_cap);
 int radapter__lz4w_put(void *w, const void *data, size_t len);
 int radapter__lz4w_end(struct radapter__lz4w *w, void **dst, size_t *dlen);
 void radapter__lz4w_abort(struct radapter__lz4w *w);
@@ -511,5 +547,33 @@ uint64_t radapter__voters(struct radapter *r);
 void radapter__log(const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int64_t radapter__wall_ms(void);
+
+/* fsm.c: streams the FSM snapshot (header, the kv encoding measured in
+ * @plan, @dedup) through LZ4 into @ext (@ext_cap bytes), or into a new
+ * raft_malloc buffer returned in *@packed when @ext is NULL; the frame's
+ * length in *@packed_len. 0 or a negative errno. */
+int radapter__fsm_stream(struct radapter *r,
+                         const struct kv_snapshot_plan *plan,
+                         const unsigned char *dedup,
+                         size_t dlen,
+                         size_t total,
+                         void *ext,
+                         size_t ext_cap,
+                         void **packed,
+                         size_t *packed_len);
+
+/* snap_fork.c */
+int radapter__snapfork_start(struct radapter *r,
+                             struct raft_buffer **bufs,
+                             unsigned *n_bufs);
+bool radapter__snapfork_owns(struct radapter *r, const void *base);
+void radapter__snapfork_release(struct radapter *r);
+int radapter__snapfork_put(struct raft_io *io,
+                           unsigned trailing,
+                           struct raft_io_snapshot_put *req,
+                           const struct raft_snapshot *snapshot,
+                           raft_io_snapshot_put_cb cb);
+void radapter__snapfork_close(struct radapter *r);
+struct radapter *radapter__from_io(struct raft_io *io);
 
 #endif /* RADAPTER_RADAPTER_INTERNAL_H */

@@ -132,6 +132,9 @@ static int lz4w_reserve(struct radapter__lz4w *w, size_t need)
     if (w->cap - w->len >= need) {
         return 0;
     }
+    if (w->external) {
+        return -ENOSPC;
+    }
     size_t cap = w->cap * 2;
     if (cap < w->len + need) {
         cap = w->len + need;
@@ -145,7 +148,10 @@ static int lz4w_reserve(struct radapter__lz4w *w, size_t need)
     return 0;
 }
 
-int radapter__lz4w_begin(struct radapter__lz4w *w, size_t content_size)
+int radapter__lz4w_begin(struct radapter__lz4w *w,
+                         size_t content_size,
+                         void *ext,
+                         size_t ext_cap)
 {
     LZ4F_preferences_t prefs;
     LZ4F_cctx *cctx;
@@ -158,9 +164,15 @@ int radapter__lz4w_begin(struct radapter__lz4w *w, size_t content_size)
         return -ENOMEM;
     }
     w->cctx = cctx;
-    /* Snapshots compress about 10:1; the buffer grows if not. */
-    w->cap = content_size / 8 + LZ4F_HEADER_SIZE_MAX + 4096;
-    w->out = raft_malloc(w->cap);
+    if (ext != NULL) {
+        w->external = true;
+        w->out = ext;
+        w->cap = ext_cap;
+    } else {
+        /* Snapshots compress about 10:1; the buffer grows if not. */
+        w->cap = content_size / 8 + LZ4F_HEADER_SIZE_MAX + 4096;
+        w->out = raft_malloc(w->cap);
+    }
     if (w->out == NULL) {
         radapter__lz4w_abort(w);
         return -ENOMEM;
@@ -230,6 +242,8 @@ void radapter__lz4w_abort(struct radapter__lz4w *w)
         LZ4F_freeCompressionContext(w->cctx);
         w->cctx = NULL;
     }
-    raft_free(w->out);
+    if (!w->external) {
+        raft_free(w->out);
+    }
     w->out = NULL;
 }

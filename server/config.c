@@ -128,6 +128,9 @@ static const struct opt opts[] = {
     {"disk-stall-timeout-ms", "RAFTKV_DISK_STALL_TIMEOUT_MS", OPT_UINT,
      OFF(disk_stall_timeout_ms), 1000, 3600000, "10000", false,
      "a raft log append outstanding this long is a failed disk: exit 3"},
+    {"snapshot-fork", "RAFTKV_SNAPSHOT_FORK", OPT_STR, OFF(snapshot_fork), 0, 0,
+     "yes", false,
+     "write snapshots from a forked child (yes) or on the event loop (no)"},
     {"enable-debug-command", "RAFTKV_ENABLE_DEBUG_COMMAND", OPT_STR,
      OFF(enable_debug_command), 0, 0, "no", false,
      "allow DEBUG (SLEEP): no|yes|local (local: loopback clients only)"},
@@ -320,6 +323,7 @@ static const struct
     const char *choices; /* "a|b|c" */
 } choices_tab[] = {
     {"enable-debug-command", "no|yes|local"},
+    {"snapshot-fork", "yes|no"},
 };
 
 static const char *choices_of(const struct opt *o)
@@ -577,6 +581,8 @@ void srv_config_fini(struct srv_config *c)
     free(c->admin_token);
     free(c->enable_debug_command);
     free(c->client_output_buffer_limit);
+    free(c->snapshot_fork);
+    c->snapshot_fork = NULL;
     c->cluster_http = c->admin_token = c->enable_debug_command = NULL;
     c->client_output_buffer_limit = NULL;
     c->config_file = c->data_dir = c->redis_addr = NULL;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -212,6 +213,7 @@ static int start_raft(struct srv_server *srv)
     rc.verify_timeout_ms = (unsigned)cfg->verify_timeout_ms;
     rc.max_pending_reads = (unsigned)cfg->max_pending_reads;
     rc.disk_stall_ms = (unsigned)cfg->disk_stall_timeout_ms;
+    rc.snapshot_fork = strcasecmp(cfg->snapshot_fork, "yes") == 0;
     rc.max_bulk_len = cfg->proto_max_bulk_len;
     rc.join_addr = cfg->join;
     rc.append_observer = srv__watchdog_append;

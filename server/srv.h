@@ -69,6 +69,7 @@ struct srv_config
     uint64_t obuf_soft; /* ... soft cap (0: none) */
     uint64_t obuf_soft_s; /* ... seconds above soft before disconnecting */
     uint64_t maxclients_per_ip; /* 0: no limit */
+    char *snapshot_fork;        /* owned: "yes" or "no" */
     char *enable_debug_command; /* owned: no|yes|local */
 };
 

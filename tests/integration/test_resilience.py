@@ -423,6 +423,61 @@ def main():
         finally:
             srv.close()
 
+    def snapshot_run(extra, nkeys):
+        srv = RaftkvServer(extra=["--snapshot-threshold", "40", "--snapshot-trailing", "10",
+                                  "--loop-monitor-interval-ms", "500"] + extra).start()
+        c = srv.client(socket_timeout=60)
+        p = c.pipeline(transaction=False)
+        for b in range(nkeys // 1000):
+            p.mset({"s%012d" % (b * 1000 + i): "v%d" % i for i in range(1000)})
+            if b % 20 == 19:
+                p.execute()
+        p.execute()
+        for i in range(120):  # past the threshold again with the keyspace loaded
+            c.incr("ctr")
+        return srv, c
+
+    def t_snapshot_by_child():
+        srv, c = snapshot_run([], 200000)
+        try:
+            harness.wait_for(lambda: any("200001 keys" in e.get("msg", "") or
+                                         "200000 keys" in e.get("msg", "")
+                                         for e in events(srv, "snapshot_taken")),
+                             30, "a snapshot of the loaded keyspace")
+            harness.wait_for(lambda: len(events(srv, "snapshot_written")) >= 1, 30,
+                             "the child to write a snapshot")
+            taken = events(srv, "snapshot_taken")
+            assert all("written by a child" in e["msg"] for e in taken), taken
+            gaps = [e for e in events(srv, "heartbeat_gap") if e.get("duty") == "snapshot"]
+            assert not gaps, gaps
+            assert not events(srv, "snapshot_failed"), events(srv, "snapshot_failed")
+            srv.kill9()
+            srv.start(timeout=30)
+            c = srv.client()
+            assert c.dbsize() == 200001
+            assert c.get("ctr") == b"120"
+            assert c.get("s000000123456") == b"v456"
+            log = srv.log_text().split("--- start")[-1]
+            assert "snapshot" in log
+        finally:
+            srv.close()
+        # No snapshot writer outlives its server.
+        out = subprocess.run(["pgrep", "-f", srv.data_dir], stdout=subprocess.PIPE)
+        assert out.stdout.strip() == b"", out.stdout
+
+    def t_snapshot_on_loop():
+        srv, c = snapshot_run(["--snapshot-fork", "no"], 20000)
+        try:
+            harness.wait_for(lambda: len(events(srv, "snapshot_taken")) >= 1, 30,
+                             "a snapshot")
+            taken = events(srv, "snapshot_taken")
+            assert all("on the loop" in e["msg"] and "child" not in e["msg"] for e in taken), taken
+            srv.kill9()
+            srv.start(timeout=30)
+            assert srv.client().get("ctr") == b"120"
+        finally:
+            srv.close()
+
     tap.run("event_loop_lag lines, /metrics series and INFO fields", t_lag_line)
     tap.run("control run: no heartbeat_gap without a stall", t_control_no_gap)
     tap.run("a stall past the election timeout: heartbeat_gap critical (raft_tick)",
@@ -437,6 +492,9 @@ def main():
             t_output_buffer_limit)
     tap.run("maxclients-per-ip refuses the extra connection", t_per_ip_cap)
     tap.run("heavy-command-budget: KEYS/LCS -BUSY, SCAN capped; lazy FLUSHALL", t_heavy_budget)
+    tap.run("snapshots of 200k keys are written by a child: no heartbeat gap, restart restores",
+            t_snapshot_by_child)
+    tap.run("snapshot-fork no: snapshots on the loop still restore", t_snapshot_on_loop)
     tap.finish()
 
 
