@@ -141,6 +141,16 @@ async function startCluster(n) {
     }
     return null;
   }, 20000);
+  // A majority elects a leader; the third node may still be starting (slow
+  // under sanitizers). Every node must answer before a test picks one.
+  await waitFor('every node to answer /status', async () => {
+    for (const x of nodes) {
+      if (!(await status(x).catch(() => null))) {
+        return null;
+      }
+    }
+    return true;
+  }, 20000);
   return {nodes, leader};
 }
 
