@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "server/http_internal.h"
 #include "server/srv_internal.h"
 
 /* ------------------------------------------------------------------------
@@ -43,21 +44,6 @@ static void human(char *out, size_t n, uint64_t bytes)
     } else {
         snprintf(out, n, "%.2fG", d / (1024.0 * 1024 * 1024));
     }
-}
-
-static uint64_t rss_bytes(void)
-{
-    unsigned long long size = 0;
-    unsigned long long res = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (f == NULL) {
-        return 0;
-    }
-    if (fscanf(f, "%llu %llu", &size, &res) != 2) {
-        res = 0;
-    }
-    fclose(f);
-    return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
 static uint64_t clients_memory(const struct srv_server *srv)
@@ -150,7 +136,7 @@ static void sec_memory(struct proto_buf *b, struct srv_server *srv)
     uint64_t clients = clients_memory(srv);
     uint64_t used = data + clients;
     struct srv_watchdog_stats ws;
-    uint64_t rss = rss_bytes();
+    uint64_t rss = srv__rss_bytes();
     human(h1, sizeof(h1), used);
     human(h2, sizeof(h2), rss);
     add(b, "# Memory");

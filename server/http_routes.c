@@ -546,6 +546,24 @@ static void route_status(struct srv_http_conn *c)
          srv->store != NULL ? kv_store_memory(srv->store) : 0);
     jclose(&j, '}');
     ju64(&j, "keys", srv->store != NULL ? kv_store_size(srv->store) : 0);
+    /* How close the node runs to its limits (issue 5). */
+    struct srv_watchdog_stats ws;
+    srv__watchdog_stats(&ws);
+    jopen(&j, "limits", '{');
+    jfmt(&j, "loop_lag_p99_ms", "%.3f", (double)ws.lag_p99_ns / 1e6);
+    jfmt(&j, "loop_utilization", "%.4f", (double)ws.utilization_ppm / 1e6);
+    ju64(&j, "heartbeat_gaps_warn", srv__watchdog_gaps(false));
+    ju64(&j, "heartbeat_gaps_critical", srv__watchdog_gaps(true));
+    ju64(&j, "slow_disk_appends", ws.slow_appends);
+    ju64(&j, "used_memory", srv->store != NULL ? srv__used_memory(srv) : 0);
+    ju64(&j, "maxmemory", srv->cfg->maxmemory);
+    ju64(&j, "memory_shutdown_threshold_bytes",
+         srv->cfg->memory_shutdown_threshold_mb << 20);
+    ju64(&j, "oom_rejections", srv->stats.oom_rejections);
+    ju64(&j, "heavy_command_rejections", srv->stats.heavy_rejections);
+    ju64(&j, "client_output_buffer_disconnections",
+         srv->stats.obuf_disconnections);
+    jclose(&j, '}');
     jopen(&j, "connections", '{');
     ju64(&j, "resp", srv->nconns);
     ju64(&j, "http", hopen);

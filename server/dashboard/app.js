@@ -274,6 +274,13 @@
            'contact');
       cell(tr, st ? st.pending_reads : null, 'num pending');
       cell(tr, st ? st.loop_lag_max_ms + ' ms' : null, 'num looplag');
+      const lim = st && st.limits;
+      const gaps = lim ? lim.heartbeat_gaps_warn + ' / ' + lim.heartbeat_gaps_critical : null;
+      const gapCell = cell(tr, gaps, 'num gaps');
+      if (lim && lim.heartbeat_gaps_critical > 0) {
+        gapCell.classList.add('bad');
+        gapCell.title = 'the event loop stalled past the election timeout';
+      }
       cell(tr, st ? fmtBytes(st.memory.rss_bytes) : null, 'num mem');
       cell(tr, r.member.redis || '—');
       cell(tr, r.member.http || '—');

@@ -223,12 +223,15 @@ try {
       role: tr.dataset.role,
       leader: tr.classList.contains('leader'),
       roleText: tr.querySelector('.role').textContent,
+      stalls: tr.querySelector('.gaps').textContent,
     })));
     assert(rows.length === 3, 'rows ' + JSON.stringify(rows));
     assert(JSON.stringify(rows.map((r) => r.id)) === '[1,2,3]', 'ids');
     const marked = rows.filter((r) => r.leader);
     assert(marked.length === 1 && marked[0].id === leader.id, 'leader row ' + JSON.stringify(rows));
     assert(marked[0].roleText.includes('★') && marked[0].role === 'leader', 'leader mark');
+    // Heartbeat gaps (warn / critical) from each member's /status limits.
+    assert(rows.every((r) => /^\d+ \/ \d+$/.test(r.stalls)), 'stalls ' + JSON.stringify(rows));
     const text = await page.textContent('#leader-id');
     assert(text === String(leader.id), 'header leader ' + text);
   });

@@ -309,6 +309,13 @@ def single_node_tests(c):
         assert [m["id"] for m in s["members"]] == [1], body
         assert s["members"][0]["http"] == "127.0.0.1:%d" % n.http_port, body
         assert s["memory"]["rss_bytes"] > 0
+        lim = s["limits"]
+        for k in ("loop_lag_p99_ms", "loop_utilization", "heartbeat_gaps_warn",
+                  "heartbeat_gaps_critical", "slow_disk_appends", "used_memory",
+                  "maxmemory", "memory_shutdown_threshold_bytes", "oom_rejections",
+                  "heavy_command_rejections", "client_output_buffer_disconnections"):
+            assert k in lim, (k, lim)
+        assert lim["heartbeat_gaps_critical"] == 0 and lim["used_memory"] > 0, lim
 
     def t_dashboard_files():
         code, body, _ = curl(n.url("/admin"))
