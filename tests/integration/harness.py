@@ -558,6 +558,9 @@ class Tap:
         sys.stdout.flush()
 
     def run(self, name, fn, *args):
+        only = os.environ.get("TAP_ONLY")  # local runs: a substring of names
+        if only and only not in name:
+            return
         try:
             fn(*args)
             self._emit(True, name, "")

@@ -478,6 +478,100 @@ def main():
         finally:
             srv.close()
 
+    def blkio_group():
+        """A cgroup v1 blkio group to throttle writes, or None."""
+        base = "/sys/fs/cgroup/blkio"
+        if os.geteuid() != 0 or not os.path.isdir(base):
+            return None
+        path = os.path.join(base, "raftkv-test-%d" % os.getpid())
+        try:
+            os.mkdir(path)
+        except OSError:
+            return None
+        return path
+
+    def t_slow_disk():
+        if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
+            harness.note("SKIP: needs root and mkfs.ext4")
+            return
+        grp = blkio_group()
+        if grp is None:
+            harness.note("SKIP: no cgroup v1 blkio controller to slow a disk down")
+            return
+        root = harness.tmpdir("raftkv-slow-")
+        img = os.path.join(root, "disk.img")
+        mnt = os.path.join(root, "mnt")
+        os.mkdir(mnt)
+        with open(img, "wb") as f:
+            f.truncate(256 << 20)
+        subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        m = subprocess.run(["mount", "-o", "loop", img, mnt], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        if m.returncode != 0:
+            os.rmdir(grp)
+            harness.note("SKIP: cannot loop-mount here: %s" % m.stderr.decode().strip())
+            return
+        dev = subprocess.run(["findmnt", "-n", "-o", "SOURCE", mnt], stdout=subprocess.PIPE,
+                             check=True).stdout.decode().strip()
+        majmin = subprocess.run(["lsblk", "-dno", "MAJ:MIN", dev], stdout=subprocess.PIPE,
+                                check=True).stdout.decode().strip()
+        srv = None
+        try:
+            srv = RaftkvServer(data_dir=os.path.join(mnt, "data"),
+                               extra=["--disk-slow-warn-ms", "50",
+                                      "--disk-stall-timeout-ms", "3000"]).start()
+            c = srv.client(socket_timeout=30)
+            c.set("fast", "1")
+            # Slow: 4 writes per second on the node's disk. Writes still
+            # complete; each slow append is counted and warned about.
+            with open(os.path.join(grp, "blkio.throttle.write_iops_device"), "w") as f:
+                f.write("%s 4\n" % majmin)
+            with open(os.path.join(grp, "cgroup.procs"), "w") as f:
+                f.write(str(srv.proc.pid))
+            for i in range(6):
+                assert c.set("slow%d" % i, "v") is True
+            harness.wait_for(lambda: events(srv, "slow_disk"), 5, "a slow_disk warning")
+            ev = events(srv, "slow_disk")[0]
+            assert ev["level"] == "warn" and ev["latency_ms"] >= 50, ev
+            assert int(srv.info("memory")["slow_disk_appends"]) >= 1
+            assert "raftkv_slow_disk_appends_total" in metrics(srv)
+            # Stalled: one write every 10 s, and a queue of appends behind
+            # it. The oldest outstanding append passes disk-stall-timeout-ms:
+            # fail-stop, exit 3, instead of a leader that hangs.
+            with open(os.path.join(grp, "blkio.throttle.write_iops_device"), "w") as f:
+                f.write("%s 0\n" % majmin)
+            with open(os.path.join(grp, "blkio.throttle.write_bps_device"), "w") as f:
+                f.write("%s 512\n" % majmin)
+            writers = [subprocess.Popen(
+                ["redis-benchmark", "-p", str(srv.port), "-c", "8", "-n", "100000",
+                 "-t", "set", "-d", "4096", "-q"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+            try:
+                harness.wait_for(lambda: events(srv, "disk_error"), 30, "the disk_error line")
+                err = events(srv, "disk_error")
+                assert "outstanding" in err[0]["msg"], srv.log_tail()
+                # The process has called _exit; the kernel finishes its exit
+                # once the direct I/O it still has queued completes, so the
+                # throttle goes before waiting for the status.
+                with open(os.path.join(grp, "blkio.throttle.write_bps_device"), "w") as f:
+                    f.write("%s 0\n" % majmin)
+                rc = wait_exit(srv, 30)
+            finally:
+                for p in writers:
+                    p.kill()
+                    p.wait()
+            assert rc == 3, (rc, srv.log_tail())
+        finally:
+            if srv is not None:
+                srv.close()
+            subprocess.run(["umount", "-l", mnt], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            try:
+                os.rmdir(grp)
+            except OSError:
+                pass
+
     tap.run("event_loop_lag lines, /metrics series and INFO fields", t_lag_line)
     tap.run("control run: no heartbeat_gap without a stall", t_control_no_gap)
     tap.run("a stall past the election timeout: heartbeat_gap critical (raft_tick)",
@@ -495,6 +589,7 @@ def main():
     tap.run("snapshots of 200k keys are written by a child: no heartbeat gap, restart restores",
             t_snapshot_by_child)
     tap.run("snapshot-fork no: snapshots on the loop still restore", t_snapshot_on_loop)
+    tap.run("a slow disk warns (slow_disk); a stalled disk is fail-stop (exit 3)", t_slow_disk)
     tap.finish()
 
 
