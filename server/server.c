@@ -77,7 +77,12 @@ static bool drained(struct srv_server *srv)
             return false;
         }
     }
-    return srv->nzombies == 0 && !srv->transferring;
+    /* The hand-over waits at most an election timeout: with the other
+     * voters gone it cannot succeed, and they would elect by then anyway. */
+    bool handing_over =
+        srv->transferring &&
+        uv_now(srv->loop) - srv->shutdown_start_ms < srv->cfg->election_ms;
+    return srv->nzombies == 0 && !handing_over;
 }
 
 static void cron_cb(uv_timer_t *h)
