@@ -207,12 +207,14 @@ uint64_t radapter__voters(struct radapter *r)
 
 struct radapter *radapter__from_io(struct raft_io *io)
 {
-    return (struct radapter *)((char *)io - offsetof(struct radapter, io));
+    /* io is a member of struct radapter, so the result is aligned. */
+    return (struct radapter *)(void *)((char *)io -
+                                       offsetof(struct radapter, io));
 }
 
 static struct radapter *from_io(struct raft_io *io)
 {
-    return (struct radapter *)((char *)io - offsetof(struct radapter, io));
+    return radapter__from_io(io);
 }
 
 /* Fail-stop on a disk error: the message names what failed, and the exit
@@ -455,7 +457,7 @@ static void ready_cb(struct raft_barrier *req, int status)
 
 static void track_leadership(struct radapter *r)
 {
-    int state = raft_state(&r->raft);
+    int state = (int)raft_state(&r->raft);
     uint64_t term = raft_current_term(&r->raft);
 
     if (state != r->last_state || term != r->last_term) {

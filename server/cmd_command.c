@@ -275,8 +275,8 @@ static const char *const command_help[] = {
     "    Return details about all commands.",
     "COUNT",
     "    Return the total number of commands in this server.",
-    "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN "
-    "<pattern>)]",
+    ("LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN "
+     "<pattern>)]"),
     "    Return a list of all commands in this server.",
     "INFO [<command-name> ...]",
     "    Return details about multiple commands.",

@@ -366,8 +366,8 @@ static void config_set(struct srv_conn *c,
 static const char *const config_help[] = {
     "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET <pattern>",
-    "    Return parameters matching the glob-like <pattern> and their "
-    "values.",
+    ("    Return parameters matching the glob-like <pattern> and their "
+     "values."),
     "SET <directive> <value>",
     "    Set the configuration <directive> to <value>.",
     "RESETSTAT",
