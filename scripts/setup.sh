@@ -52,7 +52,8 @@ fi
 
 pkgs_main=(build-essential pkg-config meson ninja-build libuv1-dev liblz4-dev
     libcriterion-dev redis-server redis-tools python3-redis libhiredis-dev
-    curl procps iproute2 clang llvm lsof libhttp-parser-dev)
+    curl procps iproute2 clang llvm lsof libhttp-parser-dev
+    libclang-rt-14-dev)
 pkgs_bp=(libraft-dev)
 
 missing=()

@@ -2,7 +2,8 @@
 # Builds raftkv and runs every test: the unit suites (Criterion) and the
 # integration suites (real raftkv-server processes and real clients), in a
 # normal build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
-# checks that a release build compiles warning-free and that the code is
+# checks that a release build compiles warning-free, fuzzes every parser
+# for a few seconds (libFuzzer, clang-14) and checks that the code is
 # formatted. Ends with one line "N passed, M failed" totalling every test
 # case of every binary. Exit status 0 only if nothing failed.
 #
@@ -64,6 +65,20 @@ if [ "${QUICK:-0}" != 1 ]; then
         echo "build release: 1 passed, 0 failed" >>"$count_file"
     else
         echo "build release: 0 passed, 1 failed" >>"$count_file"
+    fi
+    # The libFuzzer targets of tests/fuzz, ~15 s each (suite 'fuzz'). A
+    # missing clang-14 or libFuzzer fails this step. Like every build here,
+    # with -Werror (the whole tree builds warning-free with clang-14 too).
+    if CC=clang-14 run_build fuzz -Dfuzzing=true; then
+        # Counted from this run's log only: meson keeps an old one when no
+        # test matches. No fuzz test at all is a failure, not a pass.
+        rm -f "$root/build-ci-fuzz/meson-logs/testlog.json"
+        run_tests fuzz --suite fuzz
+        if tail -n 1 "$count_file" | grep -q '^fuzz: 0 passed, 0 failed'; then
+            echo "fuzz: no fuzz test ran: 0 passed, 1 failed" >>"$count_file"
+        fi
+    else
+        echo "build fuzz: 0 passed, 1 failed" >>"$count_file"
     fi
     echo "=== lint"
     if bash scripts/lint.sh; then

@@ -454,18 +454,17 @@ static void bad_request(struct srv_http_conn *c, unsigned status)
     srv__http_respond(c, status, "text/plain", msg, (size_t)n, NULL);
 }
 
-/* Hands the complete request to the routes. */
-static void handle(struct srv_http_conn *c)
+/* Fills c->req from the request the parser just completed, as views into
+ * @c's buffers. Returns false for a target without a usable path. */
+static bool make_req(struct srv_http_conn *c)
 {
     struct http_parser_url u;
     struct srv_http_req *r = &c->req;
 
-    uv_timer_stop(&c->timer);
     http_parser_url_init(&u);
     if (c->url.len == 0 ||
         http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0) {
-        bad_request(c, 400);
-        return;
+        return false;
     }
     memset(r, 0, sizeof(*r));
     r->method = method_of(c->parser.method);
@@ -485,35 +484,51 @@ static void handle(struct srv_http_conn *c)
     r->token_len = c->token_len;
     r->body = c->body.data != NULL ? c->body.data : "";
     r->body_len = c->body.len;
-    c->busy = true;
-    srv__http_route(c, r);
+    return true;
 }
 
-/* Parses what was read, one request at a time. */
+/* parse_next's answer when every byte was parsed and no request ended. */
+#define PARSE_MORE 1u
+
+/* Runs the parser over @c's unparsed input. Returns 0 when a request is
+ * complete (in c->req), PARSE_MORE, or the status a refused request gets
+ * (400, 413, 414 or 431). */
+static unsigned parse_next(struct srv_http_conn *c)
+{
+    size_t avail = c->in.len - c->in_off;
+    size_t n = http_parser_execute(&c->parser, &settings,
+                                   c->in.data + c->in_off, avail);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    c->in_off += n;
+    if (e == HPE_PAUSED) {
+        http_parser_pause(&c->parser, 0);
+        return make_req(c) ? 0 : 400;
+    }
+    if (e != HPE_OK) {
+        srv_log(SRV_LOG_DEBUG, "http_bad_request", "error=%s",
+                http_errno_name(e));
+        return c->limit_status != 0 ? c->limit_status : 400;
+    }
+    /* http-parser consumes everything or stops with an error. */
+    return n < avail ? 400 : PARSE_MORE;
+}
+
+/* Parses what was read, one request at a time, and hands each complete
+ * request to the routes. */
 static void process(struct srv_http_conn *c)
 {
     while (c->state == HC_OPEN && !c->busy && c->in_off < c->in.len) {
-        size_t avail = c->in.len - c->in_off;
-        size_t n = http_parser_execute(&c->parser, &settings,
-                                       c->in.data + c->in_off, avail);
-        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-        c->in_off += n;
-        if (e == HPE_PAUSED) {
-            http_parser_pause(&c->parser, 0);
-            handle(c);
-            continue;
-        }
-        if (e != HPE_OK) {
-            srv_log(SRV_LOG_DEBUG, "http_bad_request", "error=%s",
-                    http_errno_name(e));
-            bad_request(c, c->limit_status != 0 ? c->limit_status : 400);
+        unsigned status = parse_next(c);
+        if (status == PARSE_MORE) {
             break;
         }
-        if (n < avail) {
-            /* http-parser consumes everything or stops with an error. */
-            bad_request(c, 400);
+        uv_timer_stop(&c->timer);
+        if (status != 0) {
+            bad_request(c, status);
             break;
         }
+        c->busy = true;
+        srv__http_route(c, &c->req);
     }
     if (c->in_off > 0 && c->in_off == c->in.len) {
         c->in.len = 0;
@@ -784,4 +799,52 @@ void srv__http_conn_stats(const struct srv_server *srv,
     *open = http.nconns;
     *accepted = http.accepted;
     *refused = http.refused;
+}
+
+/* ------------------------------------------------------------------------
+ * Parsing without a socket
+ * ---------------------------------------------------------------------- */
+
+int srv__http_parse(const char *buf, size_t len, srv_http_req_cb cb, void *arg)
+{
+    struct srv_http_conn *c;
+    uv_loop_t loop;
+    unsigned status = PARSE_MORE;
+    int rv;
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return -ENOMEM;
+    }
+    rv = uv_loop_init(&loop);
+    if (rv != 0) {
+        conn_free(c);
+        return rv;
+    }
+    /* The parser callbacks arm the request timer: give them one, on a loop
+     * that never runs. */
+    uv_timer_init(&loop, &c->timer);
+    c->timer.data = c;
+    c->state = HC_OPEN;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    rv = proto_buf_append(&c->in, buf, len);
+    while (rv == 0 && c->in_off < c->in.len) {
+        status = parse_next(c);
+        if (status != 0) {
+            break;
+        }
+        cb(arg, &c->req);
+        if (!c->keep_alive) {
+            break; /* a live connection closes after this answer */
+        }
+    }
+    uv_close((uv_handle_t *)&c->timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    conn_free(c);
+    if (rv != 0) {
+        return rv;
+    }
+    return status == PARSE_MORE ? 0 : (int)status;
 }

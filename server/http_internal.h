@@ -120,6 +120,20 @@ void *srv__http_admin_begin(struct srv_http_conn *c, srv_http_admin_cb cb);
 void srv__http_admin_abort(void *ctx);
 void srv__http_admin_done_cb(void *ctx, int status, struct kv_reply *reply);
 
+/* Runs for each request srv__http_parse completes; @req's views are valid
+ * during the call only. */
+typedef void (*srv_http_req_cb)(void *arg, const struct srv_http_req *req);
+
+/* Parses @buf (@len bytes, borrowed during the call) as the bytes one
+ * client sent on a connection, with the parser, callbacks and limits of a
+ * live connection but without a socket, a loop or a server (for fuzzing
+ * and tests). Calls @cb for each complete request, in order, and stops
+ * after one that ends the connection (Connection: close, HTTP/1.0,
+ * Upgrade). Returns 0 when the bytes ran out or such a request ended the
+ * connection, the status a live connection answers before closing (400,
+ * 413, 414 or 431), or -ENOMEM / a negative libuv error. */
+int srv__http_parse(const char *buf, size_t len, srv_http_req_cb cb, void *arg);
+
 /* ------------------------------------------------------------------------
  * http_routes.c: what each path answers.
  * ---------------------------------------------------------------------- */
