@@ -272,34 +272,44 @@ static int fsm_apply(struct raft_fsm *fsm,
  * ---------------------------------------------------------------------- */
 
 int radapter__fsm_stream(struct radapter *r,
-                         const struct kv_snapshot_plan *plan,
-                         const unsigned char *dedup,
-                         size_t dlen,
-                         size_t total,
                          void *ext,
                          size_t ext_cap,
                          void **packed,
-                         size_t *packed_len)
+                         size_t *packed_len,
+                         size_t *raw_len)
 {
+    struct kv_snapshot_plan plan;
     struct radapter__lz4w w;
     unsigned char head[FSM_HEADER_LEN];
+    unsigned char *dedup = NULL;
     void *out;
     int rv;
 
+    kv_snapshot_measure(r->store, &plan);
+    size_t dlen = radapter__dedup_encoded_size(&r->dedup);
+    *raw_len = FSM_HEADER_LEN + plan.len + dlen;
+    if (dlen > 0) {
+        dedup = malloc(dlen);
+        if (dedup == NULL) {
+            return -ENOMEM;
+        }
+        radapter__dedup_encode(&r->dedup, dedup);
+    }
     memcpy(head, FSM_MAGIC, 4);
     radapter__put_le(head + 4, FSM_VERSION, 4);
     radapter__put_le(head + 8, (uint64_t)r->fsm_stamp, 8);
-    radapter__put_le(head + 16, plan->len, 8);
-    rv = radapter__lz4w_begin(&w, total, ext, ext_cap);
+    radapter__put_le(head + 16, plan.len, 8);
+    rv = radapter__lz4w_begin(&w, *raw_len, ext, ext_cap);
     if (rv == 0) {
         rv = radapter__lz4w_put(&w, head, sizeof head);
     }
     if (rv == 0) {
-        rv = kv_snapshot_write(r->store, plan, radapter__lz4w_put, &w);
+        rv = kv_snapshot_write(r->store, &plan, radapter__lz4w_put, &w);
     }
     if (rv == 0 && dlen > 0) {
         rv = radapter__lz4w_put(&w, dedup, dlen);
     }
+    free(dedup);
     if (rv != 0) {
         radapter__lz4w_abort(&w);
         return rv;
@@ -309,6 +319,15 @@ int radapter__fsm_stream(struct radapter *r,
         *packed = out;
     }
     return rv;
+}
+
+/* Counts a snapshot taken at the applied index; @t0: when it began. */
+static void count_snapshot(struct radapter *r, uint64_t t0)
+{
+    r->snapshots++;
+    r->snapshot_index = raft_last_applied(&r->raft);
+    r->snapshot_last_ns = uv_hrtime() - t0;
+    r->snapshot_total_ns += r->snapshot_last_ns;
 }
 
 /* libraft calls this on the loop (notes, rule 8). By default a forked
@@ -321,20 +340,16 @@ static int fsm_snapshot(struct raft_fsm *fsm,
                         unsigned *n_bufs)
 {
     struct radapter *r = fsm->data;
-    struct kv_snapshot_plan plan;
-    unsigned char *dedup = NULL;
     void *packed = NULL;
     size_t packed_len = 0;
+    size_t raw_len = 0;
     uint64_t t0 = uv_hrtime();
     int rv;
 
     if (r->cfg.snapshot_fork) {
         rv = radapter__snapfork_start(r, bufs, n_bufs);
         if (rv == 0) {
-            r->snapshots++;
-            r->snapshot_index = raft_last_applied(&r->raft);
-            r->snapshot_last_ns = uv_hrtime() - t0;
-            r->snapshot_total_ns += r->snapshot_last_ns;
+            count_snapshot(r, t0);
             radapter__log("info", "snapshot_taken",
                           "snapshot at index %llu: %zu keys, written by a "
                           "child; %.1f ms on the loop (fork)",
@@ -348,19 +363,7 @@ static int fsm_snapshot(struct raft_fsm *fsm,
                       "the loop",
                       strerror(-rv));
     }
-    kv_snapshot_measure(r->store, &plan);
-    size_t dlen = radapter__dedup_encoded_size(&r->dedup);
-    size_t total = FSM_HEADER_LEN + plan.len + dlen;
-    if (dlen > 0) {
-        dedup = malloc(dlen);
-        if (dedup == NULL) {
-            return RAFT_NOMEM;
-        }
-        radapter__dedup_encode(&r->dedup, dedup);
-    }
-    rv = radapter__fsm_stream(r, &plan, dedup, dlen, total, NULL, 0, &packed,
-                              &packed_len);
-    free(dedup);
+    rv = radapter__fsm_stream(r, NULL, 0, &packed, &packed_len, &raw_len);
     if (rv != 0) {
         radapter__log("error", "snapshot_failed", "encoding failed (%d)", rv);
         return RAFT_NOMEM;
@@ -373,16 +376,13 @@ static int fsm_snapshot(struct raft_fsm *fsm,
     (*bufs)[0].base = packed;
     (*bufs)[0].len = packed_len;
     *n_bufs = 1;
-    r->snapshots++;
-    r->snapshot_index = raft_last_applied(&r->raft);
-    r->snapshot_last_ns = uv_hrtime() - t0;
-    r->snapshot_total_ns += r->snapshot_last_ns;
+    count_snapshot(r, t0);
     radapter__log("info", "snapshot_taken",
                   "snapshot at index %llu: %zu keys, %zu bytes raw, %zu "
                   "compressed, %.1f ms on the loop",
                   (unsigned long long)r->snapshot_index,
-                  kv_store_size(r->store), total, packed_len,
-                  (double)(uv_hrtime() - t0) / 1e6);
+                  kv_store_size(r->store), raw_len, packed_len,
+                  (double)r->snapshot_last_ns / 1e6);
     return 0;
 }
 

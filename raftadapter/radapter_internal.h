@@ -548,19 +548,17 @@ void radapter__log(const char *level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int64_t radapter__wall_ms(void);
 
-/* fsm.c: streams the FSM snapshot (header, the kv encoding measured in
- * @plan, @dedup) through LZ4 into @ext (@ext_cap bytes), or into a new
- * raft_malloc buffer returned in *@packed when @ext is NULL; the frame's
- * length in *@packed_len. 0 or a negative errno. */
+/* fsm.c: measures the keyspace and streams the FSM snapshot (header, the
+ * kv encoding, the dedup table) through LZ4 into @ext (@ext_cap bytes), or
+ * into a new raft_malloc buffer returned in *@packed when @ext is NULL.
+ * The frame's length in *@packed_len, the bytes before compression in
+ * *@raw_len. 0 or a negative errno. */
 int radapter__fsm_stream(struct radapter *r,
-                         const struct kv_snapshot_plan *plan,
-                         const unsigned char *dedup,
-                         size_t dlen,
-                         size_t total,
                          void *ext,
                          size_t ext_cap,
                          void **packed,
-                         size_t *packed_len);
+                         size_t *packed_len,
+                         size_t *raw_len);
 
 /* snap_fork.c */
 int radapter__snapfork_start(struct radapter *r,

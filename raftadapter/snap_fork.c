@@ -46,32 +46,16 @@ static void child_run(struct radapter *r,
                       unsigned char *out,
                       size_t cap)
 {
-    struct kv_snapshot_plan plan;
-    unsigned char *dedup = NULL;
     uint64_t t0 = uv_hrtime();
     size_t packed = 0;
-    int rv;
-
-    kv_snapshot_measure(r->store, &plan);
-    size_t dlen = radapter__dedup_encoded_size(&r->dedup);
-    size_t total = RADAPTER_FSM_HEADER_LEN + plan.len + dlen;
-    if (dlen > 0) {
-        dedup = malloc(dlen);
-        if (dedup == NULL) {
-            h->status = ENOMEM;
-            return;
-        }
-        radapter__dedup_encode(&r->dedup, dedup);
-    }
-    rv = radapter__fsm_stream(r, &plan, dedup, dlen, total, out, cap, NULL,
-                              &packed);
-    free(dedup);
+    size_t raw = 0;
+    int rv = radapter__fsm_stream(r, out, cap, NULL, &packed, &raw);
     if (rv != 0) {
         h->status = (uint64_t)-rv;
         return;
     }
     h->len = packed;
-    h->raw_len = total;
+    h->raw_len = raw;
     h->ns = uv_hrtime() - t0;
     h->status = 0;
 }

@@ -246,10 +246,12 @@ def main():
         finally:
             srv.close()
 
-    def t_disk_failstop():
+    def ext4_disk():
+        """A fresh 256 MiB ext4 image loop-mounted in a temp dir: its mount
+        point, or None (with a SKIP note) where that cannot be done."""
         if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
             harness.note("SKIP: needs root and mkfs.ext4")
-            return
+            return None
         root = harness.tmpdir("raftkv-disk-")
         img = os.path.join(root, "disk.img")
         mnt = os.path.join(root, "mnt")
@@ -262,6 +264,12 @@ def main():
                            stderr=subprocess.PIPE)
         if m.returncode != 0:
             harness.note("SKIP: cannot loop-mount here: %s" % m.stderr.decode().strip())
+            return None
+        return mnt
+
+    def t_disk_failstop():
+        mnt = ext4_disk()
+        if mnt is None:
             return
         try:
             srv = RaftkvServer(data_dir=os.path.join(mnt, "data")).start()
@@ -491,26 +499,13 @@ def main():
         return path
 
     def t_slow_disk():
-        if os.geteuid() != 0 or shutil.which("mkfs.ext4") is None:
-            harness.note("SKIP: needs root and mkfs.ext4")
-            return
         grp = blkio_group()
         if grp is None:
             harness.note("SKIP: no cgroup v1 blkio controller to slow a disk down")
             return
-        root = harness.tmpdir("raftkv-slow-")
-        img = os.path.join(root, "disk.img")
-        mnt = os.path.join(root, "mnt")
-        os.mkdir(mnt)
-        with open(img, "wb") as f:
-            f.truncate(256 << 20)
-        subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        m = subprocess.run(["mount", "-o", "loop", img, mnt], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE)
-        if m.returncode != 0:
+        mnt = ext4_disk()
+        if mnt is None:
             os.rmdir(grp)
-            harness.note("SKIP: cannot loop-mount here: %s" % m.stderr.decode().strip())
             return
         dev = subprocess.run(["findmnt", "-n", "-o", "SOURCE", mnt], stdout=subprocess.PIPE,
                              check=True).stdout.decode().strip()
