@@ -274,7 +274,7 @@ int kv_snapshot_encode(const struct kv_store *s, void **buf, size_t *len)
     int rv = kv_snapshot_write(s, &plan, mem_sink_cb, &m);
     if (rv != 0) {
         free(out);
-        return rv == -EINVAL ? -EINVAL : -ENOMEM;
+        return rv;
     }
     *buf = out;
     *len = plan.len;

@@ -321,13 +321,18 @@ int radapter__fsm_stream(struct radapter *r,
     return rv;
 }
 
-/* Counts a snapshot taken at the applied index; @t0: when it began. */
+/* Counts a snapshot taken at the applied index; @t0: when it began. The
+ * time it held the loop is how late every other duty ran. */
 static void count_snapshot(struct radapter *r, uint64_t t0)
 {
     r->snapshots++;
     r->snapshot_index = raft_last_applied(&r->raft);
     r->snapshot_last_ns = uv_hrtime() - t0;
     r->snapshot_total_ns += r->snapshot_last_ns;
+    if (r->cfg.duty_observer != NULL) {
+        r->cfg.duty_observer(r->cfg.duty_observer_arg, "snapshot",
+                             r->snapshot_last_ns);
+    }
 }
 
 /* libraft calls this on the loop (notes, rule 8). By default a forked

@@ -212,11 +212,6 @@ struct radapter *radapter__from_io(struct raft_io *io)
                                        offsetof(struct radapter, io));
 }
 
-static struct radapter *from_io(struct raft_io *io)
-{
-    return radapter__from_io(io);
-}
-
 /* Fail-stop on a disk error: the message names what failed, and the exit
  * status (RADAPTER_EXIT_DISK) tells a supervisor why. No graceful close:
  * libraft cannot be closed cleanly after a failed write (notes, rule 10),
@@ -279,7 +274,7 @@ static void check_disk_stall(struct radapter *r)
 
 static int guarded_set_term(struct raft_io *io, raft_term term)
 {
-    struct radapter *r = from_io(io);
+    struct radapter *r = radapter__from_io(io);
     int rv = r->orig_set_term(io, term);
     if (rv != 0) {
         (void)term;
@@ -290,7 +285,7 @@ static int guarded_set_term(struct raft_io *io, raft_term term)
 
 static int guarded_set_vote(struct raft_io *io, raft_id id)
 {
-    struct radapter *r = from_io(io);
+    struct radapter *r = radapter__from_io(io);
     int rv = r->orig_set_vote(io, id);
     if (rv != 0) {
         (void)id;
@@ -325,7 +320,7 @@ void radapter__duty_ran(struct radapter *r, struct radapter__duty *d)
  * interval from raft_uv's timer; ours wraps it to see how late it runs. */
 static void watched_tick(struct raft_io *io)
 {
-    struct radapter *r = from_io(io);
+    struct radapter *r = radapter__from_io(io);
     radapter__duty_ran(r, &r->tick_duty);
     r->raft_tick(io);
 }
@@ -335,7 +330,7 @@ static int watched_start(struct raft_io *io,
                          raft_io_tick_cb tick,
                          raft_io_recv_cb recv)
 {
-    struct radapter *r = from_io(io);
+    struct radapter *r = radapter__from_io(io);
     r->raft_tick = tick;
     r->tick_duty.period_ns = (uint64_t)msecs * 1000000u;
     radapter__duty_arm(r, &r->tick_duty, msecs);
@@ -407,7 +402,7 @@ static int timed_append(struct raft_io *io,
                         unsigned n,
                         raft_io_append_cb cb)
 {
-    struct radapter *r = from_io(io);
+    struct radapter *r = radapter__from_io(io);
     struct radapter__timed *t = malloc(sizeof *t);
     int rv;
     if (t == NULL) {

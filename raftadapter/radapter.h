@@ -43,7 +43,8 @@ typedef void (*radapter_latency_cb)(void *arg, uint64_t ns);
 /* Receives, each time a periodic duty runs, how long after its due time it
  * ran: @duty is "raft_tick" (libraft's tick, which sends heartbeats and
  * runs election timers), "active_expiry" (expiry, forwarding and join
- * timers) or "probe_round" (a leader-verification retry). A late duty
+ * timers), "probe_round" (a leader-verification retry) or "snapshot"
+ * (@late_ns: how long taking it held the loop). A late duty
  * means the event loop was held (a stall, a slow callback, a paused
  * process). */
 typedef void (*radapter_duty_cb)(void *arg, const char *duty, uint64_t late_ns);

@@ -488,19 +488,17 @@ void radapter__expire_cycle(struct radapter *r);
 struct radapter__batch *radapter__match_batch(struct radapter *r,
                                               const struct raft_buffer *buf);
 
-/* snap_lz4.c. Compressed buffers come from raft_malloc; decompressed ones
- * from malloc. Both return 0, -ENOMEM or (decompress) -EPROTO. */
+/* snap_lz4.c. Decompressed buffers come from malloc; returns 0, -ENOMEM
+ * or -EPROTO. */
 bool radapter__lz4_is_frame(const void *buf, size_t len);
-int radapter__lz4_compress(const void *src, size_t n, void **dst, size_t *dlen);
 int radapter__lz4_decompress(const void *src,
                              size_t n,
                              void **dst,
                              size_t *dlen);
 
-/* A streaming LZ4 frame writer: the same frame format as
- * radapter__lz4_compress (content size and checksum set), fed in pieces so
- * that no full-size raw copy is ever made. begin, then put (a
- * kv_snapshot_sink) any number of times with exactly @content_size bytes
+/* A streaming LZ4 frame writer (64 KiB blocks, content size and checksum
+ * set), fed in pieces so that no full-size raw copy is ever made. begin, then
+ * put (a kv_snapshot_sink) any number of times with exactly @content_size bytes
  * in all, then end (output from raft_malloc) or abort. */
 struct radapter__lz4w
 {

@@ -22,33 +22,6 @@ bool radapter__lz4_is_frame(const void *buf, size_t len)
     return len >= sizeof lz4_magic && memcmp(buf, lz4_magic, 4) == 0;
 }
 
-int radapter__lz4_compress(const void *src, size_t n, void **dst, size_t *dlen)
-{
-    LZ4F_preferences_t prefs;
-    size_t bound;
-    size_t rv;
-    void *out;
-
-    memset(&prefs, 0, sizeof prefs);
-    prefs.frameInfo.blockSizeID = LZ4F_max4MB;
-    prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-    prefs.frameInfo.contentSize = n;
-    prefs.compressionLevel = 0; /* fastest: snapshots run on the loop */
-    bound = LZ4F_compressFrameBound(n, &prefs);
-    out = raft_malloc(bound);
-    if (out == NULL) {
-        return -ENOMEM;
-    }
-    rv = LZ4F_compressFrame(out, bound, src, n, &prefs);
-    if (LZ4F_isError(rv)) {
-        raft_free(out);
-        return -EINVAL;
-    }
-    *dst = out;
-    *dlen = rv;
-    return 0;
-}
-
 int radapter__lz4_decompress(const void *src,
                              size_t n,
                              void **dst,

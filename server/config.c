@@ -239,7 +239,6 @@ int srv_parse_obuf_limit(const char *s,
     char *words[16];
     int n = 0;
     char *save = NULL;
-    bool normal = false;
 
     if (strlen(s) >= sizeof(buf)) {
         return -EINVAL;
@@ -270,14 +269,12 @@ int srv_parse_obuf_limit(const char *s,
             return -EINVAL;
         }
         if (strcasecmp(cls, "normal") == 0) {
-            normal = true;
             *hard = h;
             *soft = so;
             *soft_s = secs;
         }
     }
-    (void)normal; /* classes not given keep their values */
-    return 0;
+    return 0; /* classes not given keep their values */
 }
 
 static int parse_level(const char *s)
@@ -365,6 +362,7 @@ static int set_opt(struct srv_config *c,
     uint64_t v = 0;
     int lvl;
     char *dup;
+    char canon[160];
 
     switch (o->type) {
         case OPT_UINT:
@@ -437,7 +435,6 @@ static int set_opt(struct srv_config *c,
                 uint64_t h = c->obuf_hard;
                 uint64_t so = c->obuf_soft;
                 uint64_t secs = c->obuf_soft_s;
-                char canon[160];
                 if (srv_parse_obuf_limit(value, &h, &so, &secs) != 0) {
                     snprintf(err, errlen,
                              "invalid value '%s' for %s%s: expected <class> "
@@ -457,16 +454,6 @@ static int set_opt(struct srv_config *c,
                          (unsigned long long)h, (unsigned long long)so,
                          (unsigned long long)secs);
                 value = canon;
-                dup = strdup(value);
-                if (dup == NULL) {
-                    snprintf(err, errlen, "out of memory");
-                    return -ENOMEM;
-                }
-                char *prev;
-                memcpy(&prev, base, sizeof(prev));
-                free(prev);
-                memcpy(base, &dup, sizeof(dup));
-                return 0;
             }
             if (o->type == OPT_ADDR && !valid_addr(value)) {
                 snprintf(err, errlen,

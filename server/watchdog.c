@@ -7,7 +7,7 @@
  *   /metrics and INFO.
  * - Late duties: raftadapter reports how late each periodic duty ran
  *   (libraft's tick, which sends heartbeats; active expiry; probe retries)
- *   and the server adds the time a snapshot held the loop. Late by more
+ *   and how long each snapshot held the loop. Late by more
  *   than the heartbeat interval logs "heartbeat_gap" with severity "warn";
  *   by more than the election timeout, "critical": followers may already
  *   have started an election.
@@ -21,7 +21,6 @@
  *   synchronous stall on purpose.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +62,6 @@ static struct
     size_t win_len;
     uint64_t win_start_ns; /* hrtime the window began */
     uint64_t win_idle_ns;  /* uv_metrics_idle_time then */
-    unsigned ticks;        /* samples since the last snapshot check */
-    uint64_t snapshots;    /* radapter's snapshot count last seen */
     struct srv_watchdog_stats st;
     struct duty_stat duties[NDUTIES];
     uint64_t slow_pending;  /* slow appends not yet logged */
@@ -114,21 +111,6 @@ void srv__watchdog_duty(void *arg, const char *duty, uint64_t late_ns)
                 severity, duty, (unsigned long long)(late_ns / 1000000u),
                 (unsigned long long)srv->cfg->heartbeat_ms,
                 (unsigned long long)srv->cfg->election_ms);
-    }
-}
-
-/* A snapshot runs on the loop thread: the time it held the loop is how
- * late everything else ran. */
-static void check_snapshot(struct srv_server *srv)
-{
-    struct radapter_info info;
-    if (srv->ra == NULL || srv->ra_closing) {
-        return;
-    }
-    radapter_get_info(srv->ra, &info);
-    if (info.snapshots != w.snapshots) {
-        w.snapshots = info.snapshots;
-        srv__watchdog_duty(srv, "snapshot", info.snapshot_last_ns);
     }
 }
 
@@ -221,10 +203,6 @@ static void sampler_cb(uv_timer_t *t)
     srv__metrics_lag(lag);
     if (w.win_len < w.win_cap) {
         w.win[w.win_len++] = lag;
-    }
-    if (++w.ticks >= 5) {
-        w.ticks = 0;
-        check_snapshot(srv);
     }
     if (now - w.win_start_ns >= srv->cfg->loop_monitor_interval_ms * 1000000u) {
         close_window(srv, now);
