@@ -388,9 +388,7 @@ static bool dispatch(struct srv_conn *c,
         srv->stats.oom_rejections++;
         srv->stats.error_replies++;
         cmd->rejected++;
-        srv_reply_errorf(&c->out,
-                         "OOM command not allowed when used memory > "
-                         "'maxmemory'.");
+        srv_reply_errorf(&c->out, "%s", kv_strerror(KV_ERR_NOMEM));
         return true;
     }
     if (cmd->kv_flags & KV_CMD_WRITE) {
