@@ -8,7 +8,7 @@
 /* Number of u64 fields each type carries, indexed by type. */
 static const unsigned char nfields[] = {
     [PROTO_PEER_PROBE] = 2,         [PROTO_PEER_ACK] = 2,
-    [PROTO_PEER_READINDEX_REQ] = 1, [PROTO_PEER_READINDEX_RESP] = 3,
+    [PROTO_PEER_READINDEX_REQ] = 2, [PROTO_PEER_READINDEX_RESP] = 3,
     [PROTO_PEER_FORWARD] = 2,       [PROTO_PEER_FORWARD_RESP] = 2,
     [PROTO_PEER_JOIN] = 2,          [PROTO_PEER_JOIN_RESP] = 2,
     [PROTO_PEER_ADDRS] = 2,

@@ -295,7 +295,8 @@ void proto_log_reader_fini(struct proto_log_reader *r);
 enum proto_peer_type {
     PROTO_PEER_PROBE = 1,          /* a = token, b = leader's term */
     PROTO_PEER_ACK = 2,            /* a = token, b = responder's term */
-    PROTO_PEER_READINDEX_REQ = 3,  /* a = request id */
+    PROTO_PEER_READINDEX_REQ = 3,  /* a = request id, b = its round's first
+                                      request id */
     PROTO_PEER_READINDEX_RESP = 4, /* a = request id, b = read index,
                                       c = status (0 or a RADAPTER_E* code
                                       stored as two's complement) */

@@ -12,6 +12,7 @@
 #include "kv/kv.h"
 #include "proto/proto.h"
 #include "raftadapter/radapter.h"
+#include "raftadapter/readcore.h"
 
 struct radapter__dedup;
 
@@ -249,9 +250,6 @@ struct radapter__dedup
  * The node.
  * ---------------------------------------------------------------------- */
 
-/* Most voters a round can count (a bit each in round_acks). */
-#define RADAPTER_MAX_VOTERS 64
-
 /* What we know of another node from its own frames. */
 struct radapter__peer_info
 {
@@ -259,14 +257,6 @@ struct radapter__peer_info
     char redis_addr[64]; /* as it told us */
     char http_addr[64];
     uint64_t last_contact; /* uv_now() of its last frame, 0: never */
-};
-
-/* A follower's read-index request waiting on the leader. */
-struct radapter__remote
-{
-    uint64_t from;   /* the follower */
-    uint64_t req_id; /* its request id, echoed in the response */
-    bool in_round;   /* covered by the round in flight */
 };
 
 /* A periodic duty watched for lateness (issue 5, late timers): when it is
@@ -401,31 +391,9 @@ struct radapter
     char restore_error[128];      /* why the last restore failed, or "" */
     uint64_t dedup_hits;          /* retries answered from the table */
 
-    /* Reads (readindex.c). */
-    struct radapter_read wait_list;  /* sentinel: waiting for a round */
-    struct radapter_read round_list; /* sentinel: in the current round */
-    struct radapter_read apply_list; /* sentinel: confirmed, waiting for
-                                        applied >= read_index */
-    struct radapter_read **heap;     /* owned array: deadline min-heap */
-    size_t heap_len;                 /* reads waiting */
-    size_t heap_cap;                 /* slots */
-    uv_timer_t round_timer;          /* re-sends an unanswered round */
-    bool round_inflight;             /* a round is under way */
-    uint64_t round_token;            /* leader: probe token; follower:
-                                        read-index request id */
-    uint64_t round_term;             /* leader: term of the round */
-    uint64_t round_read_index;       /* leader: commit index at start */
-    uint64_t round_acks;             /* leader: bit per voter position */
-    uint64_t round_leader;           /* follower: the leader asked */
-    uint64_t token_nonce;            /* random per boot, high bits */
-    uint64_t token_counter;          /* never repeats within a boot */
-    struct radapter__remote remote[RADAPTER_MAX_VOTERS]; /* leader: one
-                                           pending request per follower */
-    size_t n_remote;                                     /* slots in use */
-    uint64_t probes_sent;                                /* probe frames sent */
-    uint64_t rounds_confirmed; /* leader rounds confirmed */
-    uint64_t rounds_retried;   /* rounds re-sent with new tokens */
-    uint64_t remote_reads;     /* read indexes served to followers */
+    /* Reads (readindex.c, on libuv and the peer port by reads.c). */
+    struct radapter__rc rc;
+    uv_timer_t round_timer; /* re-sends an unanswered round */
 
     /* Peer RPC. */
     struct radapter__rpc_conn *rpc_conns; /* weak list: open connections */
@@ -459,9 +427,6 @@ struct radapter
     /* Stats. */
     uint64_t entries_proposed;
     uint64_t commands_proposed;
-    uint64_t reads_timed_out;
-    uint64_t reads_max_late_ms; /* worst lateness past a deadline */
-    uint64_t reads_refused;
     uint64_t expired_keys;
     uint64_t leader_changes;
     uint64_t snapshots;
@@ -521,11 +486,10 @@ int radapter__lz4w_put(void *w, const void *data, size_t len);
 int radapter__lz4w_end(struct radapter__lz4w *w, void **dst, size_t *dlen);
 void radapter__lz4w_abort(struct radapter__lz4w *w);
 
-/* readindex.c */
+/* reads.c */
 void radapter__reads_init(struct radapter *r);
 void radapter__reads_process(struct radapter *r);
 void radapter__reads_fail_all(struct radapter *r, int status);
-void radapter__reads_expire(struct radapter *r);
 void radapter__reads_fini(struct radapter *r);
 
 /* validate.c: checks (and repairs a torn tail of) raft_uv's open segments

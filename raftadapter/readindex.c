@@ -11,8 +11,15 @@
  * count ACKs that echo the token with the same term; a majority (counting
  * ourselves) proves no newer leader existed when the round began. Every
  * attempt, retries included, gets a token never used before in this boot
- * (random high bits, counter low bits): a late ACK of an earlier attempt can
- * never confirm a later one (etcd issue 20418). With a single voter, (2)
+ * (random high bits, counter low bits), and a round counts only ACKs of its
+ * own attempts: a late ACK of an earlier round can never confirm a later
+ * one (etcd issue 20418). ACKs of any of a round's attempts (its latest
+ * RADAPTER_ROUND_ATTEMPTS) add up: every attempt was sent after all of the
+ * round's reads arrived and all share its read index, so each proves the
+ * same thing. Counting only the latest attempt would livelock whenever a
+ * round trip takes longer than the retry interval (a slow or distant peer):
+ * each retry would discard the answers to the one before; the simulation
+ * tests found exactly that for follower reads. With a single voter, (2)
  * holds by construction and reads run at once.
  *
  * Followers (etcd serves linearizable reads on every member this way) send
@@ -31,14 +38,15 @@
  * Failure modes: deadline → RADAPTER_ETIMEDOUT; shutdown →
  * RADAPTER_ESHUTDOWN. A round that gets no majority is re-sent with a new
  * token every retry interval until the reads' deadlines; a change of leader
- * or term abandons the round and its reads start over on the new path. */
+ * or term abandons the round and its reads start over on the new path.
+ *
+ * This file touches no clock, timer or socket itself: see readcore.h. */
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
-#include "raftadapter/radapter_internal.h"
+#include "raftadapter/readcore.h"
 
 /* ------------------------------------------------------------------------
  * Lists (circular, with sentinels) and the deadline heap.
@@ -83,7 +91,7 @@ static void list_splice(struct radapter_read *to, struct radapter_read *from)
     list_init(from);
 }
 
-static void heap_swap(struct radapter *r, size_t a, size_t b)
+static void heap_swap(struct radapter__rc *r, size_t a, size_t b)
 {
     struct radapter_read *t = r->heap[a];
     r->heap[a] = r->heap[b];
@@ -92,7 +100,7 @@ static void heap_swap(struct radapter *r, size_t a, size_t b)
     r->heap[b]->heap_pos = b;
 }
 
-static void heap_up(struct radapter *r, size_t i)
+static void heap_up(struct radapter__rc *r, size_t i)
 {
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -104,7 +112,7 @@ static void heap_up(struct radapter *r, size_t i)
     }
 }
 
-static void heap_down(struct radapter *r, size_t i)
+static void heap_down(struct radapter__rc *r, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1;
@@ -125,7 +133,7 @@ static void heap_down(struct radapter *r, size_t i)
     }
 }
 
-static void heap_remove(struct radapter *r, struct radapter_read *q)
+static void heap_remove(struct radapter__rc *r, struct radapter_read *q)
 {
     size_t i = q->heap_pos;
     r->heap_len--;
@@ -141,26 +149,22 @@ static void heap_remove(struct radapter *r, struct radapter_read *q)
  * Completion.
  * ---------------------------------------------------------------------- */
 
-static void deadline_cb(uv_timer_t *h);
-
-static void rearm(struct radapter *r)
+/* Arms the deadline timer for the earliest deadline, or stops it. */
+static void rearm(struct radapter__rc *r)
 {
-    if (!r->started || r->closing) {
-        return;
-    }
     if (r->heap_len == 0) {
-        uv_timer_stop(&r->deadline_timer);
+        r->ops->timer(r->ctx, RADAPTER__RC_DEADLINE, false, 0);
         return;
     }
-    uint64_t now = uv_now(r->loop);
+    uint64_t now = r->ops->now(r->ctx);
     uint64_t when = r->heap[0]->deadline_ms;
-    uv_timer_start(&r->deadline_timer, deadline_cb, when > now ? when - now : 0,
-                   0);
+    r->ops->timer(r->ctx, RADAPTER__RC_DEADLINE, true,
+                  when > now ? when - now : 0);
 }
 
 /* Takes @q off every queue and runs its callback. The callback may queue
  * new reads. */
-static void finish(struct radapter *r, struct radapter_read *q, int status)
+static void finish(struct radapter__rc *r, struct radapter_read *q, int status)
 {
     list_del(q);
     heap_remove(r, q);
@@ -168,23 +172,21 @@ static void finish(struct radapter *r, struct radapter_read *q, int status)
     q->cb(q->arg, status);
 }
 
-static void finish_list(struct radapter *r, struct radapter_read *s, int status)
+static void finish_list(struct radapter__rc *r,
+                        struct radapter_read *s,
+                        int status)
 {
     while (!list_empty(s)) {
         finish(r, s->next, status);
     }
 }
 
-static void deadline_cb(uv_timer_t *h)
+void radapter__rc_expire(struct radapter__rc *r, uint64_t precise_ms)
 {
-    struct radapter *r = h->data;
-    uint64_t now = uv_now(r->loop);
-    /* How late past its deadline a read is answered, on the monotonic
-     * clock now rather than the loop's cached time: a stalled loop shows. */
-    uint64_t precise = uv_hrtime() / 1000000;
+    uint64_t now = r->ops->now(r->ctx);
     while (r->heap_len > 0 && r->heap[0]->deadline_ms <= now) {
-        uint64_t late = precise > r->heap[0]->deadline_ms
-                            ? precise - r->heap[0]->deadline_ms
+        uint64_t late = precise_ms > r->heap[0]->deadline_ms
+                            ? precise_ms - r->heap[0]->deadline_ms
                             : 0;
         if (late > r->reads_max_late_ms) {
             r->reads_max_late_ms = late;
@@ -199,24 +201,38 @@ static void deadline_cb(uv_timer_t *h)
  * Rounds.
  * ---------------------------------------------------------------------- */
 
-/* Retry interval of an unanswered round: a lost frame or a peer that was
- * reconnecting costs at most this much. */
-static uint64_t retry_ms(struct radapter *r)
-{
-    return r->cfg.heartbeat_ms < 20 ? 20 : r->cfg.heartbeat_ms;
-}
-
-uint64_t radapter__new_token(struct radapter *r)
+uint64_t radapter__rc_new_token(struct radapter__rc *r)
 {
     return r->token_nonce ^ ++r->token_counter;
 }
 
+static void send_frame(struct radapter__rc *r,
+                       uint64_t to,
+                       enum proto_peer_type type,
+                       uint64_t a,
+                       uint64_t b,
+                       uint64_t c)
+{
+    r->ops->send(r->ctx, to, type, a, b, c);
+}
+
+static uint64_t voters(struct radapter__rc *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < r->raft->configuration.n; i++) {
+        if (r->raft->configuration.servers[i].role == RAFT_VOTER) {
+            n++;
+        }
+    }
+    return n;
+}
+
 /* Position of voter @id in the configuration's voters, or -1. */
-static int voter_pos(struct radapter *r, uint64_t id)
+static int voter_pos(struct radapter__rc *r, uint64_t id)
 {
     int pos = 0;
-    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
-        const struct raft_server *s = &r->raft.configuration.servers[i];
+    for (unsigned i = 0; i < r->raft->configuration.n; i++) {
+        const struct raft_server *s = &r->raft->configuration.servers[i];
         if (s->role != RAFT_VOTER) {
             continue;
         }
@@ -230,9 +246,9 @@ static int voter_pos(struct radapter *r, uint64_t id)
 
 /* Serves confirmed reads whose read index is applied. Read indexes are
  * non-decreasing along apply_list, so only its head needs checking. */
-static void serve_applied(struct radapter *r)
+static void serve_applied(struct radapter__rc *r)
 {
-    uint64_t applied = raft_last_applied(&r->raft);
+    uint64_t applied = raft_last_applied(r->raft);
     while (!list_empty(&r->apply_list) &&
            r->apply_list.next->read_index <= applied) {
         finish(r, r->apply_list.next, 0);
@@ -240,7 +256,7 @@ static void serve_applied(struct radapter *r)
 }
 
 /* Moves the round's reads to apply_list with read index @index. */
-static void confirm_reads(struct radapter *r, uint64_t index)
+static void confirm_reads(struct radapter__rc *r, uint64_t index)
 {
     for (struct radapter_read *q = r->round_list.next; q != &r->round_list;
          q = q->next) {
@@ -250,14 +266,14 @@ static void confirm_reads(struct radapter *r, uint64_t index)
 }
 
 /* Abandons the round in flight: its reads wait for the next one. */
-static void abandon_round(struct radapter *r)
+static void abandon_round(struct radapter__rc *r)
 {
     struct radapter_read tmp;
     if (!r->round_inflight) {
         return;
     }
     r->round_inflight = false;
-    uv_timer_stop(&r->round_timer);
+    r->ops->timer(r->ctx, RADAPTER__RC_ROUND, false, 0);
     list_init(&tmp);
     list_splice(&tmp, &r->round_list);
     list_splice(&tmp, &r->wait_list);
@@ -267,68 +283,95 @@ static void abandon_round(struct radapter *r)
     }
 }
 
-static void send_probes(struct radapter *r)
+/* A new attempt of the round in flight: its token. */
+static uint64_t new_attempt(struct radapter__rc *r)
 {
-    r->round_token = radapter__new_token(r);
+    uint64_t t = radapter__rc_new_token(r);
+    r->round_tokens[r->round_attempts++ % RADAPTER_ROUND_ATTEMPTS] = t;
+    return t;
+}
+
+/* True if @token is one of the round's latest attempts. */
+static bool round_token(const struct radapter__rc *r, uint64_t token)
+{
+    for (unsigned i = 0; i < RADAPTER_ROUND_ATTEMPTS; i++) {
+        if (r->round_tokens[i] == token && token != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Starts a round's bookkeeping: no attempt, no ack yet. */
+static void new_round(struct radapter__rc *r)
+{
+    memset(r->round_tokens, 0, sizeof r->round_tokens);
+    r->round_attempts = 0;
     r->round_acks = 0;
-    int self = voter_pos(r, r->cfg.id);
+    r->round_inflight = true;
+}
+
+static void send_probes(struct radapter__rc *r)
+{
+    uint64_t token = new_attempt(r);
+    int self = voter_pos(r, r->id);
     if (self >= 0) {
         r->round_acks |= UINT64_C(1) << self;
     }
-    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
-        const struct raft_server *s = &r->raft.configuration.servers[i];
-        if (s->role == RAFT_VOTER && s->id != r->cfg.id) {
-            radapter__rpc_send(r, s->id, PROTO_PEER_PROBE, r->round_token,
-                               r->round_term, 0);
+    for (unsigned i = 0; i < r->raft->configuration.n; i++) {
+        const struct raft_server *s = &r->raft->configuration.servers[i];
+        if (s->role == RAFT_VOTER && s->id != r->id) {
+            send_frame(r, s->id, PROTO_PEER_PROBE, token, r->round_term, 0);
             r->probes_sent++;
         }
     }
 }
 
-static void round_timer_cb(uv_timer_t *h);
-
-static void arm_round_timer(struct radapter *r)
+/* Re-sends come after the retry interval, doubling per attempt up to four
+ * times it: a peer slower than the interval is waited for rather than
+ * flooded, and the latest RADAPTER_ROUND_ATTEMPTS attempts span many round
+ * trips. */
+static void arm_round_timer(struct radapter__rc *r)
 {
-    uv_timer_start(&r->round_timer, round_timer_cb, retry_ms(r), 0);
-    radapter__duty_arm(r, &r->round_duty, retry_ms(r));
+    unsigned shift = r->round_attempts > 3 ? 2 : r->round_attempts - 1;
+    r->ops->timer(r->ctx, RADAPTER__RC_ROUND, true, r->retry_ms << shift);
 }
 
-static void start_leader_round(struct radapter *r)
+static void start_leader_round(struct radapter__rc *r)
 {
     list_splice(&r->round_list, &r->wait_list);
     for (size_t i = 0; i < r->n_remote; i++) {
         r->remote[i].in_round = true;
     }
-    r->round_inflight = true;
-    r->round_leader = r->cfg.id;
-    r->round_term = raft_current_term(&r->raft);
-    r->round_read_index = raft_commit_index(&r->raft);
+    new_round(r);
+    r->round_leader = r->id;
+    r->round_term = raft_current_term(r->raft);
+    r->round_read_index = raft_commit_index(r->raft);
     send_probes(r);
     arm_round_timer(r);
 }
 
-static void start_follower_round(struct radapter *r, uint64_t leader)
+static void start_follower_round(struct radapter__rc *r, uint64_t leader)
 {
     list_splice(&r->round_list, &r->wait_list);
-    r->round_inflight = true;
+    new_round(r);
     r->round_leader = leader;
-    r->round_token = radapter__new_token(r);
-    radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ, r->round_token, 0,
-                       0);
+    /* b: the round's first token, so the leader can tell a retry of this
+     * round from a new round */
+    uint64_t token = new_attempt(r);
+    send_frame(r, leader, PROTO_PEER_READINDEX_REQ, token, token, 0);
     arm_round_timer(r);
 }
 
-static void round_timer_cb(uv_timer_t *h)
+void radapter__rc_round_timeout(struct radapter__rc *r)
 {
-    struct radapter *r = h->data;
-    if (r->closing || !r->round_inflight) {
+    if (!r->round_inflight) {
         return;
     }
-    radapter__duty_ran(r, &r->round_duty);
     r->rounds_retried++;
-    if (r->round_leader == r->cfg.id) {
-        if (radapter__is_ready(r) &&
-            raft_current_term(&r->raft) == r->round_term) {
+    if (r->round_leader == r->id) {
+        if (r->ops->is_ready(r->ctx) &&
+            raft_current_term(r->raft) == r->round_term) {
             send_probes(r); /* same reads, same read index, new token */
             arm_round_timer(r);
             return;
@@ -336,28 +379,27 @@ static void round_timer_cb(uv_timer_t *h)
     } else {
         raft_id leader = 0;
         const char *addr = NULL;
-        raft_leader(&r->raft, &leader, &addr);
-        if (leader == r->round_leader && leader != r->cfg.id) {
-            r->round_token = radapter__new_token(r);
-            radapter__rpc_send(r, leader, PROTO_PEER_READINDEX_REQ,
-                               r->round_token, 0, 0);
+        raft_leader(r->raft, &leader, &addr);
+        if (leader == r->round_leader && leader != r->id) {
+            send_frame(r, leader, PROTO_PEER_READINDEX_REQ, new_attempt(r),
+                       r->round_tokens[0], 0);
             arm_round_timer(r);
             return;
         }
     }
     abandon_round(r);
-    radapter__reads_process(r);
+    radapter__rc_process(r);
 }
 
 /* Answers every follower request the confirmed round covered. */
-static void answer_remotes(struct radapter *r, uint64_t index, int status)
+static void answer_remotes(struct radapter__rc *r, uint64_t index, int status)
 {
     size_t k = 0;
     for (size_t i = 0; i < r->n_remote; i++) {
         struct radapter__remote *m = &r->remote[i];
         if (m->in_round || status != 0) {
-            radapter__rpc_send(r, m->from, PROTO_PEER_READINDEX_RESP, m->req_id,
-                               index, (uint64_t)(int64_t)status);
+            send_frame(r, m->from, PROTO_PEER_READINDEX_RESP, m->req_id, index,
+                       (uint64_t)(int64_t)status);
             if (status == 0) {
                 r->remote_reads++;
             }
@@ -368,17 +410,16 @@ static void answer_remotes(struct radapter *r, uint64_t index, int status)
     r->n_remote = k;
 }
 
-static void on_ack(struct radapter *r,
+static void on_ack(struct radapter__rc *r,
                    uint64_t from,
                    uint64_t token,
                    uint64_t term)
 {
     int pos;
     int n = 0;
-    uint64_t voters;
-    if (!r->round_inflight || r->round_leader != r->cfg.id ||
-        token != r->round_token || term != r->round_term ||
-        !radapter__is_ready(r) || raft_current_term(&r->raft) != term) {
+    if (!r->round_inflight || r->round_leader != r->id ||
+        !round_token(r, token) || term != r->round_term ||
+        !r->ops->is_ready(r->ctx) || raft_current_term(r->raft) != term) {
         return; /* a late or foreign ACK: never counts */
     }
     pos = voter_pos(r, from);
@@ -389,53 +430,66 @@ static void on_ack(struct radapter *r,
     for (uint64_t a = r->round_acks; a != 0; a &= a - 1) {
         n++;
     }
-    voters = radapter__voters(r);
-    if ((uint64_t)n * 2 <= voters) {
+    if ((uint64_t)n * 2 <= voters(r)) {
         return;
     }
     r->round_inflight = false;
-    uv_timer_stop(&r->round_timer);
+    r->ops->timer(r->ctx, RADAPTER__RC_ROUND, false, 0);
     r->rounds_confirmed++;
     confirm_reads(r, r->round_read_index);
     answer_remotes(r, r->round_read_index, 0);
-    radapter__reads_process(r);
+    radapter__rc_process(r);
 }
 
-static void on_readindex_req(struct radapter *r, uint64_t from, uint64_t id)
+/* A follower asks for a read index: request @id of its round @round (the
+ * round's first request id; 0 from a node that does not say). */
+static void on_readindex_req(struct radapter__rc *r,
+                             uint64_t from,
+                             uint64_t id,
+                             uint64_t round)
 {
     size_t i;
-    if (!radapter__is_ready(r)) {
-        radapter__rpc_send(r, from, PROTO_PEER_READINDEX_RESP, id, 0,
-                           (uint64_t)(int64_t)RADAPTER_ENOTLEADER);
+    bool retry = false;
+    if (!r->ops->is_ready(r->ctx)) {
+        send_frame(r, from, PROTO_PEER_READINDEX_RESP, id, 0,
+                   (uint64_t)(int64_t)RADAPTER_ENOTLEADER);
         return;
     }
     for (i = 0; i < r->n_remote; i++) {
         if (r->remote[i].from == from) {
-            break; /* a retry replaces the earlier request */
+            /* A retry replaces the earlier request. A retry of the same
+             * round keeps its place in our round in flight: every read of
+             * that follower round arrived before its first request, which
+             * arrived before our round began. A new round does not. */
+            retry = round != 0 && r->remote[i].round == round;
+            break;
         }
     }
     if (i == r->n_remote) {
         if (r->n_remote == RADAPTER_MAX_VOTERS) {
-            radapter__rpc_send(r, from, PROTO_PEER_READINDEX_RESP, id, 0,
-                               (uint64_t)(int64_t)RADAPTER_EBUSY);
+            send_frame(r, from, PROTO_PEER_READINDEX_RESP, id, 0,
+                       (uint64_t)(int64_t)RADAPTER_EBUSY);
             return;
         }
         r->n_remote++;
     }
+    if (!retry) {
+        r->remote[i].in_round = false;
+    }
     r->remote[i].from = from;
     r->remote[i].req_id = id;
-    r->remote[i].in_round = false;
-    radapter__reads_process(r);
+    r->remote[i].round = round;
+    radapter__rc_process(r);
 }
 
-static void on_readindex_resp(struct radapter *r,
+static void on_readindex_resp(struct radapter__rc *r,
                               uint64_t from,
                               uint64_t id,
                               uint64_t index,
                               int status)
 {
-    if (!r->round_inflight || r->round_leader == r->cfg.id ||
-        from != r->round_leader || id != r->round_token) {
+    if (!r->round_inflight || r->round_leader == r->id ||
+        from != r->round_leader || !round_token(r, id)) {
         return;
     }
     if (status != 0) {
@@ -444,78 +498,60 @@ static void on_readindex_resp(struct radapter *r,
         return;
     }
     r->round_inflight = false;
-    uv_timer_stop(&r->round_timer);
+    r->ops->timer(r->ctx, RADAPTER__RC_ROUND, false, 0);
     confirm_reads(r, index);
-    radapter__reads_process(r);
+    radapter__rc_process(r);
 }
 
-void radapter__rpc_on_msg(struct radapter *r,
-                          struct radapter__rpc_conn *conn,
-                          uint64_t from,
-                          const struct proto_peer_msg *m)
+void radapter__rc_on_msg(struct radapter__rc *r,
+                         uint64_t from,
+                         enum proto_peer_type type,
+                         uint64_t a,
+                         uint64_t b,
+                         uint64_t c)
 {
-    if (r->closing || !r->started) {
-        return;
-    }
-    radapter__peer_seen(r, from);
-    switch (m->type) {
+    switch (type) {
         case PROTO_PEER_PROBE:
             /* Peer side: answer with our current term; touch nothing. */
-            radapter__rpc_send(r, from, PROTO_PEER_ACK, m->a,
-                               raft_current_term(&r->raft), 0);
+            send_frame(r, from, PROTO_PEER_ACK, a, raft_current_term(r->raft),
+                       0);
             break;
         case PROTO_PEER_ACK:
-            on_ack(r, from, m->a, m->b);
+            on_ack(r, from, a, b);
             break;
         case PROTO_PEER_READINDEX_REQ:
-            on_readindex_req(r, from, m->a);
+            on_readindex_req(r, from, a, b);
             break;
         case PROTO_PEER_READINDEX_RESP:
-            on_readindex_resp(r, from, m->a, m->b, (int)(int64_t)m->c);
-            break;
-        case PROTO_PEER_FORWARD:
-        case PROTO_PEER_FORWARD_RESP:
-            radapter__forward_on_msg(r, from, m);
-            break;
-        case PROTO_PEER_JOIN:
-            radapter__on_join(r, conn, m);
-            break;
-        case PROTO_PEER_JOIN_RESP:
-            radapter__on_join_resp(r, m);
-            break;
-        case PROTO_PEER_ADDRS:
-            radapter__on_addrs(r, m);
+            on_readindex_resp(r, from, a, b, (int)(int64_t)c);
             break;
         default:
             break;
     }
 }
 
-void radapter__reads_process(struct radapter *r)
+void radapter__rc_process(struct radapter__rc *r)
 {
     raft_id leader = 0;
     const char *addr = NULL;
 
-    if (r->closing || !r->started) {
-        return;
-    }
     serve_applied(r);
     if (r->heap_len == 0 && r->n_remote == 0) {
         return;
     }
-    if (radapter__is_leader(r)) {
+    if (r->ops->is_leader(r->ctx)) {
         if (r->round_inflight &&
-            (r->round_leader != r->cfg.id ||
-             r->round_term != raft_current_term(&r->raft))) {
+            (r->round_leader != r->id ||
+             r->round_term != raft_current_term(r->raft))) {
             abandon_round(r);
         }
-        if (!radapter__is_ready(r)) {
+        if (!r->ops->is_ready(r->ctx)) {
             return; /* the ready barrier's callback calls us again */
         }
-        if (radapter__voters(r) <= 1) {
-            confirm_reads(r, raft_commit_index(&r->raft));
+        if (voters(r) <= 1) {
+            confirm_reads(r, raft_commit_index(r->raft));
             list_splice(&r->round_list, &r->wait_list);
-            confirm_reads(r, raft_commit_index(&r->raft));
+            confirm_reads(r, raft_commit_index(r->raft));
             serve_applied(r);
             rearm(r);
             return;
@@ -530,38 +566,35 @@ void radapter__reads_process(struct radapter *r)
     if (r->n_remote > 0) {
         answer_remotes(r, 0, RADAPTER_ENOTLEADER);
     }
-    raft_leader(&r->raft, &leader, &addr);
+    raft_leader(r->raft, &leader, &addr);
     if (r->round_inflight &&
-        (r->round_leader == r->cfg.id || leader != r->round_leader)) {
+        (r->round_leader == r->id || leader != r->round_leader)) {
         abandon_round(r);
     }
-    if (leader != 0 && leader != r->cfg.id && !r->round_inflight &&
+    if (leader != 0 && leader != r->id && !r->round_inflight &&
         !list_empty(&r->wait_list)) {
         start_follower_round(r, leader);
     }
 }
+
 /* ------------------------------------------------------------------------
- * Public entry points.
+ * Entry points.
  * ---------------------------------------------------------------------- */
 
-bool radapter_read_now(struct radapter *r)
+bool radapter__rc_read_now(struct radapter__rc *r)
 {
-    return radapter__is_ready(r) && radapter__voters(r) <= 1 &&
-           r->heap_len == 0;
+    return r->ops->is_ready(r->ctx) && voters(r) <= 1 && r->heap_len == 0;
 }
 
-int radapter_read(struct radapter *r,
-                  struct radapter_read *req,
-                  uint64_t deadline_ms,
-                  radapter_read_cb cb,
-                  void *arg)
+int radapter__rc_read(struct radapter__rc *r,
+                      struct radapter_read *req,
+                      uint64_t deadline_ms,
+                      radapter_read_cb cb,
+                      void *arg)
 {
     uint64_t cap;
 
-    if (r->closing || !r->started) {
-        return RADAPTER_ESHUTDOWN;
-    }
-    if (r->heap_len >= r->cfg.max_pending_reads) {
+    if (r->heap_len >= r->max_pending) {
         r->reads_refused++;
         return RADAPTER_EBUSY;
     }
@@ -574,7 +607,7 @@ int radapter_read(struct radapter *r,
         r->heap = h;
         r->heap_cap = ncap;
     }
-    cap = uv_now(r->loop) + r->cfg.verify_timeout_ms;
+    cap = r->ops->now(r->ctx) + r->verify_timeout_ms;
     req->deadline_ms = deadline_ms < cap ? deadline_ms : cap;
     req->read_index = 0; /* set when a round confirms */
     req->cb = cb;
@@ -590,7 +623,7 @@ int radapter_read(struct radapter *r,
     return 0;
 }
 
-void radapter_read_cancel(struct radapter *r, struct radapter_read *req)
+void radapter__rc_cancel(struct radapter__rc *r, struct radapter_read *req)
 {
     if (!req->queued) {
         return;
@@ -604,24 +637,28 @@ void radapter_read_cancel(struct radapter *r, struct radapter_read *req)
  * Lifecycle.
  * ---------------------------------------------------------------------- */
 
-void radapter__reads_init(struct radapter *r)
+void radapter__rc_init(struct radapter__rc *r,
+                       const struct radapter__rc_ops *ops,
+                       void *ctx,
+                       struct raft *raft,
+                       uint64_t id,
+                       uint64_t nonce)
 {
-    uint8_t nonce[8] = {0};
+    memset(r, 0, sizeof *r);
+    r->ops = ops;
+    r->ctx = ctx;
+    r->raft = raft;
+    r->id = id;
+    r->max_pending = 10000;
+    r->verify_timeout_ms = 5000;
+    r->retry_ms = 100;
     list_init(&r->wait_list);
     list_init(&r->round_list);
     list_init(&r->apply_list);
-    /* Tokens: random high bits per boot, so no token repeats across
-     * restarts either; the counter takes the low bits. */
-    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) {
-        memcpy(nonce, &r, sizeof(void *) < 8 ? sizeof(void *) : 8);
-    }
-    for (int i = 0; i < 8; i++) {
-        r->token_nonce = (r->token_nonce << 8) | nonce[i];
-    }
-    r->token_nonce &= ~UINT64_C(0xffffffff);
+    r->token_nonce = nonce & ~UINT64_C(0xffffffff);
 }
 
-void radapter__reads_fail_all(struct radapter *r, int status)
+void radapter__rc_fail_all(struct radapter__rc *r, int status)
 {
     r->round_inflight = false;
     finish_list(r, &r->apply_list, status);
@@ -629,12 +666,7 @@ void radapter__reads_fail_all(struct radapter *r, int status)
     finish_list(r, &r->wait_list, status);
 }
 
-void radapter__reads_expire(struct radapter *r)
-{
-    deadline_cb(&r->deadline_timer);
-}
-
-void radapter__reads_fini(struct radapter *r)
+void radapter__rc_fini(struct radapter__rc *r)
 {
     free(r->heap);
     r->heap = NULL;

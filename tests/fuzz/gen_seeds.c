@@ -206,7 +206,7 @@ static void gen_peer(void)
     } fixed[] = {
         {"probe", PROTO_PEER_PROBE, 17, 3, 0},
         {"ack", PROTO_PEER_ACK, 17, 3, 0},
-        {"readindex-req", PROTO_PEER_READINDEX_REQ, 5, 0, 0},
+        {"readindex-req", PROTO_PEER_READINDEX_REQ, 5, 5, 0},
         {"readindex-resp", PROTO_PEER_READINDEX_RESP, 5, 1234,
          (uint64_t)-10001},
     };
