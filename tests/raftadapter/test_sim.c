@@ -253,6 +253,16 @@ static void track_ready(struct node *n)
  * Set-up and tear-down.
  * ---------------------------------------------------------------------- */
 
+/* The fixture's randomized election timeouts: distinct per server, so
+ * elections are deterministic and rarely split. */
+static void set_timeouts(struct sim *s)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        raft_fixture_set_randomized_election_timeout(&s->f, i,
+                                                     ELECTION + 60 * i);
+    }
+}
+
 static void quiet_emit(struct raft_tracer *t, int type, const void *info)
 {
     (void)t;
@@ -310,9 +320,8 @@ static struct sim *sim_new_cfg(unsigned n, unsigned voting, unsigned seed)
     for (unsigned i = 0; i < n; i++) {
         struct raft *r = raft_fixture_get(&s->f, i);
         raft_set_election_timeout(r, ELECTION);
-        raft_fixture_set_randomized_election_timeout(&s->f, i,
-                                                     ELECTION + 60 * i);
     }
+    set_timeouts(s);
     return s;
 }
 
@@ -746,6 +755,9 @@ static void check_writes(struct sim *s)
 static unsigned elect_ready(struct sim *s, unsigned i)
 {
     raft_fixture_elect(&s->f, i);
+    /* raft_fixture_elect raised the others' timeouts to make @i win; put
+     * them back, or they would never start an election again. */
+    set_timeouts(s);
     for (int k = 0; k < 100 && !ops_is_ready(&s->nodes[i]); k++) {
         run_for(s, 10);
     }
@@ -1060,6 +1072,7 @@ static void campaign(unsigned n, unsigned seed, uint64_t duration)
     uint64_t heal_at = 0;
     uint64_t leaders = 0;
     int last_leader = -1;
+    uint64_t leaderless_since = 0, max_leaderless = 0;
 
     elect_ready(s, 0);
     uint64_t end = now_of(s) + duration;
@@ -1095,11 +1108,32 @@ static void campaign(unsigned n, unsigned seed, uint64_t duration)
             cut = paused = -1;
             heal_at = 0;
         }
+        /* libraft draws each election timeout from [T, 2T); the fixture
+         * returns a value we set: draw it from the seed. */
+        for (unsigned i = 0; i < n; i++) {
+            raft_fixture_set_randomized_election_timeout(
+                &s->f, i, ELECTION + (unsigned)rnd_below(s, ELECTION));
+        }
         run_for(s, 10);
         int l = leader_index(s);
         if (l >= 0 && l != last_leader) {
             leaders++;
             last_leader = l;
+        }
+        /* Elections under faults: one node at a time is cut off or paused,
+         * so a majority always remains and a leader ready to serve must
+         * emerge (split votes may take a few rounds). */
+        if (ready_leader(s) < 0) {
+            if (leaderless_since == 0) {
+                leaderless_since = now_of(s);
+            }
+            uint64_t gap = now_of(s) - leaderless_since;
+            max_leaderless = gap > max_leaderless ? gap : max_leaderless;
+            cr_assert_leq(gap, 10 * ELECTION,
+                          "seed %u: no ready leader for %llu ms", seed,
+                          (unsigned long long)gap);
+        } else {
+            leaderless_since = 0;
         }
     }
     if (cut >= 0) {
@@ -1109,14 +1143,15 @@ static void campaign(unsigned n, unsigned seed, uint64_t duration)
         pause_node(s, (unsigned)paused, false);
     }
     run_for(s, 7000); /* every deadline and retry budget ends */
+    cr_assert_geq(ready_leader(s), 0, "seed %u: no leader after healing", seed);
     check_reads(s);
     check_writes(s);
     cr_log_info(
         "seed %u, %u nodes: %zu reads (%llu ok, %llu failed), %zu "
-        "writes, %llu leaders",
+        "writes, %llu leaders, longest without a ready leader %llu ms",
         seed, n, s->n_reads, (unsigned long long)s->reads_ok,
         (unsigned long long)s->reads_failed, s->n_writes,
-        (unsigned long long)leaders);
+        (unsigned long long)leaders, (unsigned long long)max_leaderless);
     cr_assert_gt(s->reads_ok, 0);
     sim_free(s);
 }
