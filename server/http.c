@@ -1,6 +1,6 @@
-/* The HTTP listener and its connections: parsing (nodejs http-parser),
- * limits, slow-client timeouts, responses and the asynchronous waits of
- * the routes (leader verifications, operator actions).
+/* The HTTP listener and its connections: limits, slow-client timeouts,
+ * responses and the asynchronous waits of the routes (leader
+ * verifications, operator actions). Requests are parsed by http_parse.c.
  *
  * Happy path: libuv reads into the connection's input buffer; the parser
  * turns it into one request at a time (it is paused at each message end,
@@ -21,14 +21,12 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <http_parser.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/http_internal.h"
 
 #define READ_CHUNK  (16 * 1024)
-#define TOKEN_MAX   256
 #define INPUT_LIMIT (SRV_HTTP_MAX_HEADER_BYTES + SRV_HTTP_MAX_BODY_BYTES + 4096)
 
 enum conn_state {
@@ -49,26 +47,15 @@ struct srv_http_conn
     uv_timer_t timer; /* request, idle and write deadlines */
     int handles;      /* handles not yet closed */
     enum conn_state state;
-    struct srv__link link; /* in http.conns */
-    http_parser parser;
-    struct proto_buf in;     /* owned: bytes read, from in_off unparsed */
-    size_t in_off;           /* bytes of in already parsed */
-    struct proto_buf url;    /* owned: the request target */
-    struct proto_buf hfield; /* owned: the header name being read */
-    struct proto_buf hval;   /* owned: the header value being read */
-    struct proto_buf body;   /* owned: the request body */
-    char token[TOKEN_MAX];   /* the Authorization bearer token */
-    size_t token_len;        /* bytes in token */
-    bool in_value;           /* the last header callback was a value */
-    size_t header_bytes;     /* request line and headers so far */
-    unsigned limit_status;   /* 413/414/431 when a limit refused */
-    bool want_json;          /* Accept: application/json */
-    bool keep_alive;         /* the client allows another request */
-    bool busy;               /* a request is being answered */
-    bool writing;            /* wreq is in flight */
-    bool close_after_write;  /* close once the response is written */
-    struct srv_http_req req; /* the request being answered */
-    struct proto_buf out;    /* owned: the response being written */
+    struct srv__link link;     /* in http.conns */
+    struct srv_http_parser hp; /* owned: the request parser (its req is the
+                                  request being answered) */
+    struct proto_buf in;       /* owned: bytes read, from in_off unparsed */
+    size_t in_off;             /* bytes of in already parsed */
+    bool busy;                 /* a request is being answered */
+    bool writing;              /* wreq is in flight */
+    bool close_after_write;    /* close once the response is written */
+    struct proto_buf out;      /* owned: the response being written */
     uv_write_t wreq;
     struct radapter_read rreq; /* the pending verification */
     bool read_waiting;         /* rreq is queued in radapter */
@@ -103,10 +90,7 @@ static void bad_request(struct srv_http_conn *c, unsigned status);
 static void conn_free(struct srv_http_conn *c)
 {
     proto_buf_fini(&c->in);
-    proto_buf_fini(&c->url);
-    proto_buf_fini(&c->hfield);
-    proto_buf_fini(&c->hval);
-    proto_buf_fini(&c->body);
+    srv__http_parser_fini(&c->hp);
     proto_buf_fini(&c->out);
     free(c);
 }
@@ -154,7 +138,7 @@ static void timer_cb(uv_timer_t *t)
     if (c->state != HC_OPEN) {
         return;
     }
-    if (!c->busy && c->header_bytes > 0) {
+    if (!c->busy && c->hp.header_bytes > 0) {
         /* A request started but did not arrive in time (slow client). */
         bad_request(c, 408);
         return;
@@ -167,155 +151,11 @@ static void arm(struct srv_http_conn *c, uint64_t ms)
     uv_timer_start(&c->timer, timer_cb, ms, 0);
 }
 
-/* ------------------------------------------------------------------------
- * Parser callbacks
- * ---------------------------------------------------------------------- */
-
-static bool lower_eq(const char *a, size_t n, const char *want)
+/* A request's first byte arrived: it must arrive whole in time. */
+static void request_begins(void *arg)
 {
-    return srv__arg_is(a, n, want);
+    arm(arg, SRV_HTTP_REQUEST_TIMEOUT_MS);
 }
-
-static bool contains_ci(const char *s, size_t n, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (size_t i = 0; i + k <= n; i++) {
-        if (srv__arg_is(s + i, k, needle)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Inspects the header just read (hfield: hval). */
-static void header_done(struct srv_http_conn *c)
-{
-    const char *v = c->hval.data != NULL ? c->hval.data : "";
-    size_t n = c->hval.len;
-    if (lower_eq(c->hfield.data, c->hfield.len, "accept")) {
-        c->want_json = contains_ci(v, n, "application/json");
-    } else if (lower_eq(c->hfield.data, c->hfield.len, "authorization") &&
-               n > 7 && srv__arg_is(v, 7, "bearer ")) {
-        size_t off = 7;
-        while (off < n && v[off] == ' ') {
-            off++;
-        }
-        size_t len = n - off;
-        while (len > 0 &&
-               (v[off + len - 1] == ' ' || v[off + len - 1] == '\t')) {
-            len--;
-        }
-        if (len < sizeof(c->token)) {
-            memcpy(c->token, v + off, len);
-            c->token_len = len;
-        }
-    }
-    c->hfield.len = 0;
-    c->hval.len = 0;
-}
-
-/* Counts @n more header bytes; false when over the limit. */
-static bool header_room(struct srv_http_conn *c, size_t n, unsigned status)
-{
-    c->header_bytes += n;
-    if (c->header_bytes > SRV_HTTP_MAX_HEADER_BYTES) {
-        c->limit_status = status;
-        return false;
-    }
-    return true;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    struct srv_http_conn *c = p->data;
-    c->url.len = 0;
-    c->hfield.len = 0;
-    c->hval.len = 0;
-    c->body.len = 0;
-    c->token_len = 0;
-    c->in_value = false;
-    c->header_bytes = 1;
-    c->want_json = false;
-    arm(c, SRV_HTTP_REQUEST_TIMEOUT_MS);
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t n)
-{
-    struct srv_http_conn *c = p->data;
-    if (!header_room(c, n, 414) || proto_buf_append(&c->url, at, n) != 0) {
-        return 1;
-    }
-    return 0;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t n)
-{
-    struct srv_http_conn *c = p->data;
-    if (c->in_value) {
-        header_done(c);
-        c->in_value = false;
-    }
-    if (!header_room(c, n, 431) || proto_buf_append(&c->hfield, at, n) != 0) {
-        return 1;
-    }
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t n)
-{
-    struct srv_http_conn *c = p->data;
-    c->in_value = true;
-    if (!header_room(c, n, 431) || proto_buf_append(&c->hval, at, n) != 0) {
-        return 1;
-    }
-    return 0;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    struct srv_http_conn *c = p->data;
-    if (c->in_value) {
-        header_done(c);
-        c->in_value = false;
-    }
-    if ((p->flags & F_CONTENTLENGTH) != 0 &&
-        p->content_length > SRV_HTTP_MAX_BODY_BYTES) {
-        c->limit_status = 413;
-        return -1; /* 1 and 2 mean "no body" and "upgrade" */
-    }
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t n)
-{
-    struct srv_http_conn *c = p->data;
-    if (c->body.len + n > SRV_HTTP_MAX_BODY_BYTES) {
-        c->limit_status = 413;
-        return 1;
-    }
-    return proto_buf_append(&c->body, at, n) != 0 ? 1 : 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    struct srv_http_conn *c = p->data;
-    c->keep_alive = http_should_keep_alive(p) != 0 && p->upgrade == 0;
-    /* Stop here: the bytes after this message are the next request, parsed
-     * once this one has been answered. */
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
 
 /* ------------------------------------------------------------------------
  * Responses
@@ -367,12 +207,12 @@ static void write_cb(uv_write_t *w, int status)
     if (c->state != HC_OPEN) {
         return;
     }
-    if (status < 0 || c->close_after_write || !c->keep_alive) {
+    if (status < 0 || c->close_after_write || !c->hp.keep_alive) {
         conn_close(c);
         return;
     }
     c->busy = false;
-    c->header_bytes = 0;
+    c->hp.header_bytes = 0;
     arm(c, SRV_HTTP_IDLE_TIMEOUT_MS);
     process(c);
 }
@@ -387,7 +227,7 @@ int srv__http_respond(struct srv_http_conn *c,
     char head[512];
     assert(c->busy && !c->writing && c->state == HC_OPEN);
 
-    bool close = c->close_after_write || !c->keep_alive;
+    bool close = c->close_after_write || !c->hp.keep_alive;
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %u %s\r\n"
                      "Content-Type: %s\r\n"
@@ -405,7 +245,7 @@ int srv__http_respond(struct srv_http_conn *c,
     if (rv == 0) {
         rv = proto_buf_append(&c->out, "\r\n", 2);
     }
-    if (rv == 0 && c->req.method != SRV_HTTP_HEAD && len > 0) {
+    if (rv == 0 && c->hp.req.method != SRV_HTTP_HEAD && len > 0) {
         rv = proto_buf_append(&c->out, body, len);
     }
     if (rv != 0) {
@@ -428,89 +268,14 @@ int srv__http_respond(struct srv_http_conn *c,
  * Requests
  * ---------------------------------------------------------------------- */
 
-static enum srv_http_method method_of(unsigned m)
-{
-    switch (m) {
-        case HTTP_GET:
-            return SRV_HTTP_GET;
-        case HTTP_HEAD:
-            return SRV_HTTP_HEAD;
-        case HTTP_POST:
-            return SRV_HTTP_POST;
-        case HTTP_OPTIONS:
-            return SRV_HTTP_OPTIONS;
-        default:
-            return SRV_HTTP_OTHER;
-    }
-}
-
 static void bad_request(struct srv_http_conn *c, unsigned status)
 {
     char msg[128];
     int n = snprintf(msg, sizeof(msg), "%s\n", reason(status));
     c->busy = true;
     c->close_after_write = true;
-    c->req.method = SRV_HTTP_GET;
+    c->hp.req.method = SRV_HTTP_GET;
     srv__http_respond(c, status, "text/plain", msg, (size_t)n, NULL);
-}
-
-/* Fills c->req from the request the parser just completed, as views into
- * @c's buffers. Returns false for a target without a usable path. */
-static bool make_req(struct srv_http_conn *c)
-{
-    struct http_parser_url u;
-    struct srv_http_req *r = &c->req;
-
-    http_parser_url_init(&u);
-    if (c->url.len == 0 ||
-        http_parser_parse_url(c->url.data, c->url.len, 0, &u) != 0) {
-        return false;
-    }
-    memset(r, 0, sizeof(*r));
-    r->method = method_of(c->parser.method);
-    r->path = "/";
-    r->path_len = 1;
-    r->query = "";
-    if (u.field_set & (1 << UF_PATH)) {
-        r->path = c->url.data + u.field_data[UF_PATH].off;
-        r->path_len = u.field_data[UF_PATH].len;
-    }
-    if (u.field_set & (1 << UF_QUERY)) {
-        r->query = c->url.data + u.field_data[UF_QUERY].off;
-        r->query_len = u.field_data[UF_QUERY].len;
-    }
-    r->want_json = c->want_json;
-    r->token = c->token;
-    r->token_len = c->token_len;
-    r->body = c->body.data != NULL ? c->body.data : "";
-    r->body_len = c->body.len;
-    return true;
-}
-
-/* parse_next's answer when every byte was parsed and no request ended. */
-#define PARSE_MORE 1u
-
-/* Runs the parser over @c's unparsed input. Returns 0 when a request is
- * complete (in c->req), PARSE_MORE, or the status a refused request gets
- * (400, 413, 414 or 431). */
-static unsigned parse_next(struct srv_http_conn *c)
-{
-    size_t avail = c->in.len - c->in_off;
-    size_t n = http_parser_execute(&c->parser, &settings,
-                                   c->in.data + c->in_off, avail);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    c->in_off += n;
-    if (e == HPE_PAUSED) {
-        http_parser_pause(&c->parser, 0);
-        return make_req(c) ? 0 : 400;
-    }
-    if (e != HPE_OK) {
-        srv_log(SRV_LOG_DEBUG, "http_bad_request", "error=%s",
-                http_errno_name(e));
-        return c->limit_status != 0 ? c->limit_status : 400;
-    }
-    /* http-parser consumes everything or stops with an error. */
-    return n < avail ? 400 : PARSE_MORE;
 }
 
 /* Parses what was read, one request at a time, and hands each complete
@@ -518,8 +283,11 @@ static unsigned parse_next(struct srv_http_conn *c)
 static void process(struct srv_http_conn *c)
 {
     while (c->state == HC_OPEN && !c->busy && c->in_off < c->in.len) {
-        unsigned status = parse_next(c);
-        if (status == PARSE_MORE) {
+        size_t used = 0;
+        unsigned status = srv__http_parser_next(&c->hp, c->in.data + c->in_off,
+                                                c->in.len - c->in_off, &used);
+        c->in_off += used;
+        if (status == SRV_HTTP_PARSE_MORE) {
             break;
         }
         uv_timer_stop(&c->timer);
@@ -528,7 +296,7 @@ static void process(struct srv_http_conn *c)
             break;
         }
         c->busy = true;
-        srv__http_route(c, &c->req);
+        srv__http_route(c, &c->hp.req);
     }
     if (c->in_off > 0 && c->in_off == c->in.len) {
         c->in.len = 0;
@@ -627,8 +395,7 @@ static void connection_cb(uv_stream_t *server, int status)
     c->timer.data = c;
     c->handles = 2;
     c->state = HC_OPEN;
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
+    srv__http_parser_init(&c->hp, request_begins, c);
     uv_tcp_nodelay(&c->tcp, 1);
     srv__list_push(&http.conns, &c->link);
     http.nconns++;
@@ -652,7 +419,7 @@ static void verify_cb(void *arg, int status)
     if (c->state != HC_OPEN) {
         return;
     }
-    c->vcb(c, &c->req, status, ns);
+    c->vcb(c, &c->hp.req, status, ns);
 }
 
 int srv__http_verify(struct srv_http_conn *c,
@@ -799,52 +566,4 @@ void srv__http_conn_stats(const struct srv_server *srv,
     *open = http.nconns;
     *accepted = http.accepted;
     *refused = http.refused;
-}
-
-/* ------------------------------------------------------------------------
- * Parsing without a socket
- * ---------------------------------------------------------------------- */
-
-int srv__http_parse(const char *buf, size_t len, srv_http_req_cb cb, void *arg)
-{
-    struct srv_http_conn *c;
-    uv_loop_t loop;
-    unsigned status = PARSE_MORE;
-    int rv;
-
-    c = calloc(1, sizeof(*c));
-    if (c == NULL) {
-        return -ENOMEM;
-    }
-    rv = uv_loop_init(&loop);
-    if (rv != 0) {
-        conn_free(c);
-        return rv;
-    }
-    /* The parser callbacks arm the request timer: give them one, on a loop
-     * that never runs. */
-    uv_timer_init(&loop, &c->timer);
-    c->timer.data = c;
-    c->state = HC_OPEN;
-    http_parser_init(&c->parser, HTTP_REQUEST);
-    c->parser.data = c;
-    rv = proto_buf_append(&c->in, buf, len);
-    while (rv == 0 && c->in_off < c->in.len) {
-        status = parse_next(c);
-        if (status != 0) {
-            break;
-        }
-        cb(arg, &c->req);
-        if (!c->keep_alive) {
-            break; /* a live connection closes after this answer */
-        }
-    }
-    uv_close((uv_handle_t *)&c->timer, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
-    conn_free(c);
-    if (rv != 0) {
-        return rv;
-    }
-    return status == PARSE_MORE ? 0 : (int)status;
 }

@@ -2,6 +2,7 @@
 #ifndef SRV_HTTP_INTERNAL_H
 #define SRV_HTTP_INTERNAL_H
 
+#include <http_parser.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,6 +121,51 @@ void *srv__http_admin_begin(struct srv_http_conn *c, srv_http_admin_cb cb);
 void srv__http_admin_abort(void *ctx);
 void srv__http_admin_done_cb(void *ctx, int status, struct kv_reply *reply);
 
+/* ------------------------------------------------------------------------
+ * http_parse.c: one connection's request parser (nodejs http-parser) with
+ * the limits above. Pure: no socket, no loop.
+ * ---------------------------------------------------------------------- */
+
+#define SRV_HTTP_TOKEN_MAX 256
+
+struct srv_http_parser
+{
+    http_parser parser;
+    struct proto_buf url;           /* owned: the request target */
+    struct proto_buf hfield;        /* owned: the header name being read */
+    struct proto_buf hval;          /* owned: the header value being read */
+    struct proto_buf body;          /* owned: the request body */
+    char token[SRV_HTTP_TOKEN_MAX]; /* the Authorization bearer token */
+    size_t token_len;               /* bytes in token */
+    bool in_value;                  /* the last header callback was a value */
+    size_t header_bytes;            /* request line and headers so far; 0
+                                       between requests */
+    unsigned limit_status;          /* 413/414/431 when a limit refused */
+    bool want_json;                 /* Accept: application/json */
+    bool keep_alive;                /* the client allows another request */
+    struct srv_http_req req;        /* the request last completed */
+    void (*on_begin)(void *arg);    /* a request's first byte arrived */
+    void *arg;                      /* borrowed: passed to on_begin */
+};
+
+/* srv__http_parser_next's answer when every byte was parsed and no request
+ * ended. */
+#define SRV_HTTP_PARSE_MORE 1u
+
+void srv__http_parser_init(struct srv_http_parser *hp,
+                           void (*on_begin)(void *arg),
+                           void *arg);
+void srv__http_parser_fini(struct srv_http_parser *hp);
+
+/* Parses up to @len bytes at @data; *@used says how many it took. Returns
+ * 0 when a request is complete (in hp->req, views into @hp's buffers,
+ * valid until the next call), SRV_HTTP_PARSE_MORE, or the status a refused
+ * request gets (400, 413, 414 or 431). */
+unsigned srv__http_parser_next(struct srv_http_parser *hp,
+                               const char *data,
+                               size_t len,
+                               size_t *used);
+
 /* Runs for each request srv__http_parse completes; @req's views are valid
  * during the call only. */
 typedef void (*srv_http_req_cb)(void *arg, const struct srv_http_req *req);
@@ -131,7 +177,7 @@ typedef void (*srv_http_req_cb)(void *arg, const struct srv_http_req *req);
  * after one that ends the connection (Connection: close, HTTP/1.0,
  * Upgrade). Returns 0 when the bytes ran out or such a request ended the
  * connection, the status a live connection answers before closing (400,
- * 413, 414 or 431), or -ENOMEM / a negative libuv error. */
+ * 413, 414 or 431), or -ENOMEM. */
 int srv__http_parse(const char *buf, size_t len, srv_http_req_cb cb, void *arg);
 
 /* ------------------------------------------------------------------------
