@@ -53,8 +53,7 @@ static uint64_t clients_memory(const struct srv_server *srv)
          l = l->next) {
         const struct srv_conn *c =
             SRV__CONTAINER(l, const struct srv_conn, link_all);
-        total += sizeof(*c) + c->qbuf.cap + c->out.cap + c->wbuf.cap +
-                 proto_parser_memory(c->parser);
+        total += srv__conn_memory(c);
     }
     return total;
 }
@@ -120,11 +119,6 @@ bool srv__over_maxmemory(struct srv_server *srv)
 {
     return srv->cfg->maxmemory != 0 &&
            srv__used_memory(srv) > srv->cfg->maxmemory;
-}
-
-void srv__clients_memory_update(struct srv_server *srv)
-{
-    srv->clients_mem = clients_memory(srv);
 }
 
 static void sec_memory(struct proto_buf *b, struct srv_server *srv)

@@ -209,16 +209,25 @@ static bool obuf_over(struct srv_conn *c)
     return true;
 }
 
-void srv__conn_check_obuf_all(struct srv_server *srv)
+uint64_t srv__conn_memory(const struct srv_conn *c)
 {
+    return sizeof(*c) + c->qbuf.cap + c->out.cap + c->wbuf.cap +
+           proto_parser_memory(c->parser);
+}
+
+void srv__conn_cron(struct srv_server *srv)
+{
+    uint64_t total = 0;
     struct srv__link *l = srv->conns.next;
     while (l != &srv->conns) {
         struct srv_conn *c = SRV__CONTAINER(l, struct srv_conn, link_all);
         l = l->next; /* closing may unlink @c */
-        if (c->out.len > 0 || c->writing) {
-            obuf_over(c);
+        if ((c->out.len > 0 || c->writing) && obuf_over(c)) {
+            continue; /* closed: its buffers are on their way out */
         }
+        total += srv__conn_memory(c);
     }
+    srv->clients_mem = total;
 }
 
 /* Parses and dispatches every complete command in @c's query buffer. */

@@ -100,8 +100,7 @@ static void cron_cb(uv_timer_t *h)
             srv->stats.ops_sample_count = srv->stats.commands_processed;
         }
         kv_store_rehash_step(srv->store, 100);
-        srv__clients_memory_update(srv);
-        srv__conn_check_obuf_all(srv);
+        srv__conn_cron(srv);
         return;
     }
     if (srv->ra_closing) {

@@ -219,9 +219,13 @@ struct srv_conn
 /* conn.c: accepts a connection on @srv's listener. */
 void srv__conn_accept(struct srv_server *srv);
 
-/* conn.c: applies client-output-buffer-limit's soft limit to every client
- * (the hard limit is checked as replies accumulate). From the cron. */
-void srv__conn_check_obuf_all(struct srv_server *srv);
+/* conn.c, from the cron: one walk over the connections applies
+ * client-output-buffer-limit's soft limit (the hard limit is checked as
+ * replies accumulate) and sums the memory of the others into clients_mem
+ * (INFO, maxmemory). */
+void srv__conn_cron(struct srv_server *srv);
+/* Bytes @c holds: the struct, its buffers and its parser. */
+uint64_t srv__conn_memory(const struct srv_conn *c);
 
 /* conn.c: closes @c: stops I/O, cancels its read, and frees it once no
  * callback can reference it. Safe to call on a connection that is on the
@@ -341,7 +345,6 @@ void srv__shutdown(struct srv_server *srv, const char *reason);
 /* used_memory as INFO reports it (dataset + client buffers, the latter
  * as of the last cron tick), and whether it is above a set maxmemory. */
 uint64_t srv__used_memory(struct srv_server *srv);
-void srv__clients_memory_update(struct srv_server *srv);
 bool srv__over_maxmemory(struct srv_server *srv);
 
 /* The same, exiting with @code (e.g. SRV_EXIT_MEMORY). */
