@@ -1156,16 +1156,35 @@ static void campaign(unsigned n, unsigned seed, uint64_t duration)
     sim_free(s);
 }
 
-Test(sim, campaign_3_nodes, .timeout = 120)
+/* Seeds first..first+count-1; RAFTKV_SIM_SEED=N replays one seed and
+ * RAFTKV_SIM_SEEDS=K runs K seeds from the default first one (long
+ * campaigns: README). */
+static void seeds(unsigned *first, unsigned *count)
 {
-    for (unsigned seed = 100; seed < 140; seed++) {
+    const char *one = getenv("RAFTKV_SIM_SEED");
+    const char *many = getenv("RAFTKV_SIM_SEEDS");
+    if (one != NULL && *one != '\0') {
+        *first = (unsigned)strtoul(one, NULL, 10);
+        *count = 1;
+    } else if (many != NULL && *many != '\0') {
+        *count = (unsigned)strtoul(many, NULL, 10);
+    }
+}
+
+Test(sim, campaign_3_nodes, .timeout = 0)
+{
+    unsigned first = 100, count = 40;
+    seeds(&first, &count);
+    for (unsigned seed = first; seed < first + count; seed++) {
         campaign(3, seed, 15000);
     }
 }
 
-Test(sim, campaign_5_nodes, .timeout = 120)
+Test(sim, campaign_5_nodes, .timeout = 0)
 {
-    for (unsigned seed = 200; seed < 220; seed++) {
+    unsigned first = 100000, count = 20;
+    seeds(&first, &count);
+    for (unsigned seed = first; seed < first + count; seed++) {
         campaign(5, seed, 15000);
     }
 }
