@@ -218,6 +218,9 @@ void kv_exec(struct kv_store *s,
             return;
         }
     }
+    if (c->flags & KV_CMD_WRITE) {
+        kv__set_write_version(s, ctx->index);
+    }
     c->fn(s, ctx, argc, argv, lens, out);
     /* Errors whose text names the command get its name here, so command
      * code can use plain kv__reply_err. */

@@ -131,8 +131,8 @@ struct kv_entry *kv__random(struct kv_store *s, uint64_t *rng);
 /* Presizes the table of an empty store for @n keys (a hint). */
 void kv__reserve(struct kv_store *s, size_t n);
 
-/* Adds @key with value @val in encoding @enc and expiry @expire_ms, for
- * snapshot restore. KV_ENC_INT requires canonical integer bytes (else the
+/* Adds @key with value @val in encoding @enc, expiry @expire_ms and key
+ * version @version (0 counts as 1), for snapshot restore. KV_ENC_INT requires canonical integer bytes (else the
  * value is stored as a string). Returns 0, -EEXIST if @key is already
  * present (store unchanged) or -ENOMEM. */
 int kv__restore(struct kv_store *s,
@@ -141,7 +141,18 @@ int kv__restore(struct kv_store *s,
                 const char *val,
                 size_t vlen,
                 enum kv_enc enc,
-                int64_t expire_ms);
+                int64_t expire_ms,
+                uint64_t version);
+
+/* The key version of @e (WATCH), never KV_VERSION_ABSENT. */
+uint64_t kv__version(const struct kv_entry *e);
+
+/* Sets the version the store stamps on every entry it creates or changes
+ * from now on (kv_exec: the write's ctx->index; 0 counts as 1). Every
+ * mutating store function (kv__set_str, kv__set_copy, kv__rename's
+ * target, kv__str_resize, kv__set_expire) stamps it; kv__restore takes
+ * its version as an argument. Deletes need none: absent is absent. */
+void kv__set_write_version(struct kv_store *s, uint64_t index);
 
 /* SipHash-2-4 of @data with the 128-bit key (@k0, @k1). */
 uint64_t kv__siphash(const void *data, size_t len, uint64_t k0, uint64_t k1);

@@ -155,6 +155,7 @@ static struct kv_entry *entry_new(struct kv_store *s,
     }
     e->next = NULL;
     e->expire = -1;
+    e->version = s->write_version;
     e->klen = (uint32_t)klen;
     memcpy(e->data, key, klen);
     switch (st) {
@@ -398,6 +399,7 @@ struct kv_store *kv_store_new(const uint8_t seed[16])
         s->k1 = load_le64(seed + 8);
     }
     s->rehash_idx = NO_REHASH;
+    s->write_version = 1;
     return s;
 }
 
@@ -642,6 +644,7 @@ int kv__rename(struct kv_store *s,
             return -ENOMEM;
         }
         fresh->klen = (uint32_t)nklen;
+        fresh->version = s->write_version;
         fresh->meta = make_meta(0, ST_HEAP, kv__enc(src), kv__type(src));
         memcpy(fresh->data, newkey, nklen);
         memcpy(region(fresh), cregion(src), PTR_REGION);
@@ -690,6 +693,10 @@ char *kv__str_resize(struct kv_store *s, struct kv_entry *e, size_t newlen)
     if (newlen > SIZE_MAX - sizeof(struct heapval) - GROW_LIMIT) {
         return NULL;
     }
+    /* The caller writes the returned bytes: a change either way. On
+     * failure below the value is unchanged, and a version bumped anyway
+     * only makes a watching EXEC abort, never run wrongly. */
+    e->version = s->write_version;
     if (st_of(e) == ST_HEAP) {
         struct heapval *h = heap_of(e);
         if (newlen > h->cap) {
@@ -754,7 +761,8 @@ int kv__restore(struct kv_store *s,
                 const char *val,
                 size_t vlen,
                 enum kv_enc enc,
-                int64_t expire_ms)
+                int64_t expire_ms,
+                uint64_t version)
 {
     int tab;
     if (ensure_table(s) != 0) {
@@ -769,6 +777,7 @@ int kv__restore(struct kv_store *s,
         return -ENOMEM;
     }
     e->expire = expire_ms;
+    e->version = version != 0 ? version : 1;
     insert(s, e, h);
     return 0;
 }
