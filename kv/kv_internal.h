@@ -132,9 +132,9 @@ struct kv_entry *kv__random(struct kv_store *s, uint64_t *rng);
 void kv__reserve(struct kv_store *s, size_t n);
 
 /* Adds @key with value @val in encoding @enc, expiry @expire_ms and key
- * version @version (0 counts as 1), for snapshot restore. KV_ENC_INT requires canonical integer bytes (else the
- * value is stored as a string). Returns 0, -EEXIST if @key is already
- * present (store unchanged) or -ENOMEM. */
+ * version @version (0 counts as 1), for snapshot restore. KV_ENC_INT requires
+ * canonical integer bytes (else the value is stored as a string). Returns 0,
+ * -EEXIST if @key is already present (store unchanged) or -ENOMEM. */
 int kv__restore(struct kv_store *s,
                 const char *key,
                 size_t klen,

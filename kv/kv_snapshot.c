@@ -37,12 +37,13 @@
  * Format
  * ---------------------------------------------------------------------- */
 
-#define SNAP_MAGIC       "RKVS"
-#define SNAP_VERSION     3u
-#define SNAP_HEADER      (4 + 4 + 8)
-#define SNAP_TRAILER     8
-#define SNAP_ENTRY_FIXED (1 + 1 + 8 + 8 + 4 + 8) /* an entry minus its bytes */
-#define SNAP_ENTRY_V2    (1 + 1 + 8 + 4 + 8)     /* versions 1 and 2 */
+#define SNAP_MAGIC   "RKVS"
+#define SNAP_VERSION 3u
+#define SNAP_HEADER  (4 + 4 + 8)
+#define SNAP_TRAILER 8
+/* An entry minus its key and value bytes: in version 3, in 1 and 2. */
+#define SNAP_ENTRY_FIXED (1 + 1 + 8 + 8 + 4 + 8)
+#define SNAP_ENTRY_V2    (1 + 1 + 8 + 4 + 8)
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull

@@ -59,9 +59,9 @@ static int watches_hold(struct radapter *r,
     uint64_t version;
     size_t pos = 0;
     int rv;
-    while ((rv = proto_watch_next(p, len, &pos, &key, &klen, &version)) ==
-           1) {
-    }
+    do {
+        rv = proto_watch_next(p, len, &pos, &key, &klen, &version);
+    } while (rv == 1);
     if (rv != 0) {
         return rv;
     }

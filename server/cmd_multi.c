@@ -159,8 +159,8 @@ void srv__cmd_exec(struct srv_conn *c,
     ulens[2] = c->watch.len;
     rv = srv__async_begin(c);
     if (rv == 0) {
-        rv = radapter_propose(c->srv->ra, c->watch_n > 0 ? 3 : 2, uargv,
-                              ulens, srv__async_done_cb, c);
+        rv = radapter_propose(c->srv->ra, c->watch_n > 0 ? 3 : 2, uargv, ulens,
+                              srv__async_done_cb, c);
     }
     /* radapter_propose copied the command. */
     srv__multi_reset(c);

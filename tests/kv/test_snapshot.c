@@ -525,9 +525,8 @@ Test(snapshot, versions_1_and_2_still_decode)
         struct kv_store *s = kvt_store(10);
         struct kv_exec_ctx ctx = kvt_ctx(0);
         ctx.index = 77;
-        struct kv_reply r = kvt_exec_ctx(s, &ctx,
-                                         (const char *const[]){"SET", "a", "1",
-                                                               NULL});
+        struct kv_reply r =
+            kvt_exec_ctx(s, &ctx, (const char *const[]){"SET", "a", "1", NULL});
         kv_reply_fini(&r);
         KVT_EXPECT_STATUS(s, 0, "OK", "SET", "b", "hello", "PX", "100000");
         void *buf;

@@ -25,8 +25,7 @@ static void at(struct kv_store *s,
     struct kv_exec_ctx ctx = kvt_ctx(now);
     ctx.index = index;
     struct kv_reply r = kvt_exec_ctx(s, &ctx, args);
-    cr_assert(ne(int, (int)r.type, (int)KV_REPLY_ERROR), "%s failed",
-              args[0]);
+    cr_assert(ne(int, (int)r.type, (int)KV_REPLY_ERROR), "%s failed", args[0]);
     kv_reply_fini(&r);
 }
 

@@ -50,8 +50,8 @@ Test(proto, watch_exact_bytes)
     struct proto_buf b;
     proto_buf_init(&b);
     cr_assert(eq(int, proto_watch_add(&b, "key", 3, 0x0201), 0));
-    const unsigned char want[] = {1, 2, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,
-                                  'k', 'e', 'y'};
+    const unsigned char want[] = {1, 2, 0, 0, 0,   0,   0,  0,
+                                  3, 0, 0, 0, 'k', 'e', 'y'};
     cr_assert(eq(sz, b.len, sizeof want));
     cr_assert(eq(int, memcmp(b.data, want, sizeof want), 0));
     proto_buf_fini(&b);
