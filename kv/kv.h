@@ -1,4 +1,5 @@
-/* The keyspace: a deterministic state machine of Redis string keys. */
+/* The keyspace: a deterministic state machine of Redis string and list
+ * keys. */
 #ifndef KV_KV_H
 #define KV_KV_H
 
@@ -75,6 +76,12 @@ enum kv_err {
     /* BUSY: "BUSY %s" (str: which budget, and by how much); a read that
      * would exceed heavy-command-budget is refused before it runs. */
     KV_ERR_BUSY,
+    /* Lists (cmd_list.c):
+     * POSITIVE: "ERR value is out of range, must be positive"
+     * LIST_TOOBIG: "ERR list exceeds maximum allowed size
+     *   (proto-max-bulk-len)" (one line, one space; raftkv's own cap) */
+    KV_ERR_POSITIVE,
+    KV_ERR_LIST_TOOBIG,
     KV_ERR__LAST
 };
 

@@ -19,9 +19,12 @@
  * below the index of any write applied after the snapshot, so a later
  * change is still seen as one.
  *
+ * type is 1 for a string, 2 for a list (version 3 on). For a string,
  * flags holds the value's encoding (enum kv_enc: 1 int, 2 embstr, 3 raw),
- * so OBJECT ENCODING answers the same after a restore. An int-encoded
- * value is written as its decimal digits.
+ * so OBJECT ENCODING answers the same after a restore, and an int-encoded
+ * value is written as its decimal digits. For a list, flags is 0 and the
+ * value is u64 count, then per element u64 length and bytes; a list is
+ * never empty.
  *
  * Decoding trusts nothing: the checksum is verified before any entry is
  * read, and every length is checked against the bytes that remain. */
@@ -141,7 +144,11 @@ static void size_cb(void *arg, struct kv_entry *e)
     size_t klen;
     size_t vlen;
     (void)kv__key(e, &klen);
-    (void)kv__str(e, &vlen, tmp);
+    if (kv__type(e) == KV_TYPE_LIST) {
+        vlen = (size_t)kv__list_encoded_size(kv__list_of(e));
+    } else {
+        (void)kv__str(e, &vlen, tmp);
+    }
     sz->count++;
     sz->size += SNAP_ENTRY_FIXED + klen + vlen;
 }
@@ -198,6 +205,11 @@ static void put(struct writer *w, const void *data, size_t len)
     }
 }
 
+static void put_cb(void *arg, const void *data, size_t len)
+{
+    put(arg, data, len);
+}
+
 static void write_cb(void *arg, struct kv_entry *e)
 {
     struct writer *w = arg;
@@ -207,11 +219,15 @@ static void write_cb(void *arg, struct kv_entry *e)
     size_t klen;
     size_t vlen;
     const char *key = kv__key(e, &klen);
-    const char *val = kv__str(e, &vlen, tmp);
+    bool list = kv__type(e) == KV_TYPE_LIST;
+    const char *val = list ? NULL : kv__str(e, &vlen, tmp);
 
+    if (list) {
+        vlen = (size_t)kv__list_encoded_size(kv__list_of(e));
+    }
     w->count++;
     fixed[0] = (unsigned char)kv__type(e);
-    fixed[1] = (unsigned char)kv__enc(e);
+    fixed[1] = list ? 0 : (unsigned char)kv__enc(e);
     put_u64(fixed + 2, (uint64_t)kv__expire(e));
     put_u64(fixed + 10, kv__version(e));
     put_u32(fixed + 18, (uint32_t)klen);
@@ -219,7 +235,11 @@ static void write_cb(void *arg, struct kv_entry *e)
     put(w, key, klen);
     put_u64(vl, (uint64_t)vlen);
     put(w, vl, sizeof vl);
-    put(w, val, vlen);
+    if (list) {
+        kv__list_encode(kv__list_of(e), put_cb, w);
+    } else {
+        put(w, val, vlen);
+    }
 }
 
 int kv_snapshot_write(const struct kv_store *s,
@@ -324,7 +344,9 @@ static int decode_entry(struct kv_store *s,
     if (kver == KV_VERSION_ABSENT) {
         return -EPROTO;
     }
-    if (type != KV_TYPE_STRING || enc < KV_ENC_INT || enc > KV_ENC_RAW) {
+    bool list = type == KV_TYPE_LIST && version >= 3;
+    if (list ? enc != 0
+             : type != KV_TYPE_STRING || enc < KV_ENC_INT || enc > KV_ENC_RAW) {
         return -EPROTO;
     }
     /* The fixed part of the entry includes the 8-byte value length. */
@@ -342,11 +364,13 @@ static int decode_entry(struct kv_store *s,
     const char *val = (const char *)buf + p;
     p += vlen;
     int64_t iv;
-    if (enc == KV_ENC_INT && (vlen > 20 || !kv__str2ll(val, vlen, &iv))) {
+    if (!list && enc == KV_ENC_INT &&
+        (vlen > 20 || !kv__str2ll(val, vlen, &iv))) {
         return -EPROTO;
     }
-    int rv =
-        kv__restore(s, key, klen, val, vlen, (enum kv_enc)enc, expire, kver);
+    int rv = list ? kv__restore_list(s, key, klen, val, vlen, expire, kver)
+                  : kv__restore(s, key, klen, val, vlen, (enum kv_enc)enc,
+                                expire, kver);
     if (rv == -EEXIST) {
         return -EPROTO; /* a key twice */
     }

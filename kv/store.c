@@ -87,6 +87,16 @@ static void acct_free(struct kv_store *s, void *p, size_t requested)
     }
 }
 
+void *kv__mem_alloc(struct kv_store *s, size_t n)
+{
+    return acct_malloc(s, n);
+}
+
+void kv__mem_free(struct kv_store *s, void *p, size_t n)
+{
+    acct_free(s, p, n);
+}
+
 /* ------------------------------------------------------------------------
  * Entries
  * ---------------------------------------------------------------------- */
@@ -114,7 +124,9 @@ static size_t heap_size(uint64_t cap)
 
 static void entry_free(struct kv_store *s, struct kv_entry *e)
 {
-    if (st_of(e) == ST_HEAP) {
+    if (kv__type(e) == KV_TYPE_LIST) {
+        kv__list_free(s, kv__list_of(e));
+    } else if (st_of(e) == ST_HEAP) {
         struct heapval *h = heap_of(e);
         acct_free(s, h, heap_size(h->cap));
     }
@@ -604,6 +616,17 @@ int kv__set_copy(struct kv_store *s,
     if (ensure_table(s) != 0) {
         return -ENOMEM;
     }
+    if (kv__type(src) == KV_TYPE_LIST) {
+        struct kv_list *l = kv__list_dup(s, kv__list_of(src));
+        if (l == NULL) {
+            return -ENOMEM;
+        }
+        if (kv__set_list(s, key, klen, l, expire_ms) == NULL) {
+            kv__list_free(s, l);
+            return -ENOMEM;
+        }
+        return 0;
+    }
     const char *val = kv__str(src, &vlen, tmp);
     struct kv_entry *fresh = entry_new(s, key, klen, val, vlen, kv__enc(src));
     if (fresh == NULL) {
@@ -669,6 +692,32 @@ int kv__rename(struct kv_store *s,
     }
     put(s, newkey, nklen, hash_key(s, newkey, nklen), fresh);
     return 0;
+}
+
+struct kv_entry *kv__set_list(struct kv_store *s,
+                              const char *key,
+                              size_t klen,
+                              struct kv_list *l,
+                              int64_t expire_ms)
+{
+    step(s);
+    if (ensure_table(s) != 0 || klen > UINT32_MAX ||
+        klen > SIZE_MAX - sizeof(struct kv_entry) - PTR_REGION) {
+        return NULL;
+    }
+    struct kv_entry *fresh = acct_malloc(s, sizeof(*fresh) + klen + PTR_REGION);
+    if (fresh == NULL) {
+        return NULL;
+    }
+    fresh->next = NULL;
+    fresh->expire = expire_ms;
+    fresh->version = s->write_version;
+    fresh->klen = (uint32_t)klen;
+    fresh->meta = make_meta(0, ST_HEAP, 0, KV_TYPE_LIST);
+    memcpy(fresh->data, key, klen);
+    memcpy(region(fresh), &l, sizeof(l));
+    put(s, key, klen, hash_key(s, key, klen), fresh);
+    return fresh;
 }
 
 bool kv__del(struct kv_store *s, const char *key, size_t klen)

@@ -46,6 +46,10 @@ static const char *format_int(int64_t v, char *tmp, size_t *len)
 
 const char *kv__str(const struct kv_entry *e, size_t *len, char *tmp)
 {
+    if (kv__type(e) != KV_TYPE_STRING) {
+        *len = 0; /* callers check the type; never read a list as bytes */
+        return "";
+    }
     switch (st_of(e)) {
         case ST_INT: {
             int64_t iv;
@@ -282,6 +286,23 @@ size_t kv_store_sample_expired(struct kv_store *s,
 uint64_t kv__version(const struct kv_entry *e)
 {
     return e->version;
+}
+
+void kv__stamp(struct kv_store *s, struct kv_entry *e)
+{
+    e->version = s->write_version;
+}
+
+void kv__set_version(struct kv_entry *e, uint64_t version)
+{
+    e->version = version != KV_VERSION_ABSENT ? version : 1;
+}
+
+struct kv_list *kv__list_of(const struct kv_entry *e)
+{
+    struct kv_list *l;
+    memcpy(&l, cregion(e), sizeof(l));
+    return l;
 }
 
 void kv__set_write_version(struct kv_store *s, uint64_t index)

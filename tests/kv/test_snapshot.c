@@ -549,3 +549,80 @@ Test(snapshot, versions_1_and_2_still_decode)
         kv_store_free(s);
     }
 }
+
+/* ------------------------------------------------------------------------
+ * Lists (version 3)
+ * ---------------------------------------------------------------------- */
+
+/* Appends the version 2+ checksum of body[0..n) and returns n + 8. */
+static size_t seal_words(unsigned char *b, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        h ^= rd(b + i, 8);
+        h *= 0x100000001b3ull;
+    }
+    for (; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return n + put(b + n, h, 8);
+}
+
+/* A version 3 snapshot of one list "l" whose value is @val (@vlen bytes),
+ * with flags @enc. Returns the sealed length. */
+static size_t forge_list(unsigned char *b,
+                         unsigned enc,
+                         const unsigned char *val,
+                         size_t vlen)
+{
+    size_t p = 0;
+    memcpy(b, "RKVS", 4);
+    p += 4;
+    p += put(b + p, 3, 4);
+    p += put(b + p, 1, 8);
+    b[p++] = 2;
+    b[p++] = (unsigned char)enc;
+    p += put(b + p, (uint64_t)-1, 8);
+    p += put(b + p, 7, 8); /* key version */
+    p += put(b + p, 1, 4);
+    b[p++] = 'l';
+    p += put(b + p, vlen, 8);
+    memcpy(b + p, val, vlen);
+    return seal_words(b, p + vlen);
+}
+
+Test(snapshot, list_values_are_validated)
+{
+    struct kv_store *s = kvt_store(12);
+    unsigned char b[256];
+    unsigned char v[64];
+    size_t n;
+
+    /* Two elements "ab" and "": valid. */
+    size_t vl = put(v, 2, 8);
+    vl += put(v + vl, 2, 8);
+    memcpy(v + vl, "ab", 2);
+    vl += 2;
+    vl += put(v + vl, 0, 8);
+    n = forge_list(b, 0, v, vl);
+    cr_assert(eq(int, kv_snapshot_decode(s, b, n), 0));
+    KVT_EXPECT_INT(s, 0, 2, "LLEN", "l");
+    KVT_EXPECT_BULK(s, 0, "ab", "LINDEX", "l", "0");
+    cr_assert(eq(u64, kv_store_version(s, "l", 1, 0), 7));
+
+    expect_rejected(s, b, forge_list(b, 1, v, vl));     /* flags must be 0 */
+    expect_rejected(s, b, forge_list(b, 0, v, vl - 1)); /* truncated */
+    v[vl] = 'x';
+    expect_rejected(s, b, forge_list(b, 0, v, vl + 1)); /* trailing byte */
+    unsigned char z[8];
+    put(z, 0, 8);
+    expect_rejected(s, b, forge_list(b, 0, z, 8)); /* an empty list */
+    put(v, 1000, 8);
+    expect_rejected(s, b, forge_list(b, 0, v, vl)); /* count too big */
+    put(v, 2, 8);
+    put(v + 8, UINT64_MAX, 8);
+    expect_rejected(s, b, forge_list(b, 0, v, vl)); /* element length */
+    kv_store_free(s);
+}
