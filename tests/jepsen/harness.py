@@ -248,6 +248,10 @@ class Workload:
     model = None
     nkeys = 4
 
+    def read_args(self, key):
+        """The command that reads @key (the final reads use it too)."""
+        return ("GET", key)
+
     def perform(self, c, op, args, sent):
         """Runs @op's command(s) on connection @c; returns the reply. Sets
         sent[0] once a command that may change state was sent."""
@@ -352,8 +356,11 @@ class CounterWorkload(Workload):
 
 
 class AppendWorkload(Workload):
-    # raftkv has no lists (RPUSH is an unknown command), so the list
-    # workload appends unique tokens "c<worker>:<seq>;" to a string.
+    # A list per key: RPUSH of unique tokens "c<worker>:<seq>;" (the reply
+    # is the new length in elements) and LRANGE 0 -1 reads. The checker's
+    # append model then wants every acknowledged token present exactly
+    # once, at the offset its RPUSH returned, in real-time (so per-client)
+    # order, and every read a prefix of the final list.
     model = "append"
     nkeys = 3
 
@@ -361,13 +368,16 @@ class AppendWorkload(Workload):
         key = rng.choice(self.keys())
         if rng.random() < 0.7:
             tok = "c%d:%d;" % (wid, seq)
-            return "append", key, tok, ("APPEND", key, tok)
-        return "read", key, None, ("GET", key)
+            return "push", key, tok, ("RPUSH", key, tok)
+        return "read", key, None, self.read_args(key)
+
+    def read_args(self, key):
+        return ("LRANGE", key, "0", "-1")
 
     def out(self, f, resp):
-        if f == "append":
+        if f == "push":
             return int(resp)
-        return self.decode(resp)
+        return tuple(self.decode(x) for x in resp or ())
 
 
 WORKLOADS = {"register": RegisterWorkload, "counter": CounterWorkload,
@@ -748,14 +758,15 @@ class Run:
                     op = checker.Op(fid, key, "read", node=node.id, final=True)
                     op.invoke = time.monotonic()
                     try:
-                        resp = call(node.host, node.redis_port, "GET", key, timeout=3)
+                        resp = call(node.host, node.redis_port,
+                                    *self.workload.read_args(key), timeout=3)
                         op.complete = time.monotonic()
                         op.out = self.workload.out("read", resp)
                         self.history.append(op)
                         break
                     except Exception as e:
                         if time.monotonic() > deadline:
-                            res.problems.append("node %d could not serve GET %s 20 s after "
+                            res.problems.append("node %d could not serve a read of %s 20 s after "
                                                 "healing: %s" % (node.id, key, e))
                             break
                         time.sleep(0.2)
