@@ -136,6 +136,21 @@ def main():
         finally:
             c.close()
 
+    def t_maxmemory_denies_pushes_not_pops():
+        c = harness.Resp(srv.port)
+        try:
+            c.call("RPUSH", "m", "a", "b")
+            assert c.call("CONFIG", "SET", "maxmemory", "1") == "OK"
+            e = c.call("RPUSH", "m", "c")
+            assert isinstance(e, harness.Err) and e.startswith("OOM"), e
+            e = c.call("LPUSHX", "m", "c")
+            assert isinstance(e, harness.Err) and e.startswith("OOM"), e
+            assert c.call("LPOP", "m") == b"a"
+            assert c.call("LRANGE", "m", "0", "-1") == [b"b"]
+        finally:
+            c.call("CONFIG", "SET", "maxmemory", "0")
+            c.close()
+
     def t_restart_keeps_lists():
         c = harness.Resp(srv.port)
         c.call("FLUSHALL")
@@ -167,6 +182,7 @@ def main():
         tap.run("redis-py list API", t_redis_py)
         tap.run("a 50k-element list; LRANGE within heavy-command-budget",
                 t_big_list_and_budget)
+        tap.run("maxmemory refuses pushes, not pops", t_maxmemory_denies_pushes_not_pops)
         tap.run("lists survive a restart", t_restart_keeps_lists)
         tap.check("server still running", srv.alive(), srv.log_tail())
     finally:

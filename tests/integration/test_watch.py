@@ -68,6 +68,15 @@ SCENARIOS = {
         (0, "SET", "a", "1"), (0, "WATCH", "a"), (1, "SET", "a", "2", "NX"),
         (1, "PERSIST", "a"), (1, "EXPIRE", "a", "10", "XX"),
         (1, "GET", "a"), (0, "MULTI"), (0, "INCR", "a"), (0, "EXEC")],
+    "list pushes and pops touch, reads do not": [
+        (0, "RPUSH", "l", "a", "b"), (0, "WATCH", "l"), (1, "LRANGE", "l", "0", "-1"),
+        (1, "LLEN", "l"), (1, "LPUSHX", "nol", "x"), (0, "MULTI"),
+        (0, "LLEN", "l"), (0, "EXEC"), (0, "WATCH", "l"), (1, "RPUSH", "l", "c"),
+        (0, "MULTI"), (0, "LLEN", "l"), (0, "EXEC"), (0, "WATCH", "l"),
+        (1, "LPOP", "l", "0"), (0, "MULTI"), (0, "LLEN", "l"), (0, "EXEC"),
+        (0, "WATCH", "l"), (1, "RPOP", "l"), (0, "MULTI"), (0, "LLEN", "l"),
+        (0, "EXEC"), (0, "WATCH", "l"), (1, "LPOP", "l", "5"), (0, "MULTI"),
+        (0, "LLEN", "l"), (0, "EXEC")],
     "watched key expires before exec": [
         (0, "SET", "a", "1", "PX", "30"), (0, "WATCH", "a"),
         (0, "SLEEP", "0.1"), (0, "MULTI"), (0, "SET", "b", "1"),
