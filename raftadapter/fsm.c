@@ -156,11 +156,13 @@ static long walk_unit(struct radapter *r,
             }
             pos += 4 + k;
         }
-        if (run && is_unwatch(argc, argv, lens)) {
-            reply_ok(elems != NULL ? &elems[n] : NULL);
-        } else if (run) {
-            kv_exec(r->store, ctx, (int)argc, argv, lens,
-                    elems != NULL ? &elems[n] : NULL);
+        if (run) {
+            struct kv_reply *out = elems != NULL ? &elems[n] : NULL;
+            if (is_unwatch(argc, argv, lens)) {
+                reply_ok(out);
+            } else {
+                kv_exec(r->store, ctx, (int)argc, argv, lens, out);
+            }
             free(argv);
             free(lens);
         }
