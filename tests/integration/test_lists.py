@@ -97,6 +97,23 @@ def main():
                 bad.append("%s: raftkv %r, redis %r" % (" ".join(cmd), g, w))
         assert not bad, "\n".join(bad)
 
+    def t_command_info():
+        c, w = harness.Resp(srv.port), harness.Resp(ref.port)
+        try:
+            for name in ("lpush", "rpush", "lpushx", "rpushx", "lpop", "rpop",
+                         "llen", "lrange", "lindex"):
+                got = c.call("COMMAND", "INFO", name)[0]
+                want = w.call("COMMAND", "INFO", name)[0]
+                # name, arity, flags, first/last/step, ACL categories
+                assert harness.same(got[:7], want[:7]), (got, want)
+                got = dict(zip(*[iter(c.call("COMMAND", "DOCS", name)[1])] * 2))
+                want = dict(zip(*[iter(w.call("COMMAND", "DOCS", name)[1])] * 2))
+                for k in (b"summary", b"since", b"group", b"complexity"):
+                    assert got[k] == want[k], (name, k, got[k], want[k])
+        finally:
+            c.close()
+            w.close()
+
     def t_redis_py():
         r = srv.client()
         r.flushall()
@@ -179,6 +196,7 @@ def main():
     try:
         tap.run("lists like redis-server 7 (RESP2)", compare, 2)
         tap.run("lists like redis-server 7 (RESP3)", compare, 3)
+        tap.run("COMMAND INFO/DOCS of the list commands", t_command_info)
         tap.run("redis-py list API", t_redis_py)
         tap.run("a 50k-element list; LRANGE within heavy-command-budget",
                 t_big_list_and_budget)
