@@ -120,6 +120,10 @@ Test(versions, reads_and_refused_writes_do_not_stamp)
     AT(s, 5, "GETEX", "a", "PERSIST");    /* likewise (Redis) */
     AT(s, 6, "SET", "a", "w", "NX");
     AT(s, 7, "STRLEN", "a");
+    AT(s, 8, "BITFIELD", "a", "GET", "u8", "0");
+    AT(s, 9, "SETRANGE", "a", "0", "");
+    AT(s, 10, "RENAME", "a", "a");
+    AT(s, 11, "LPOP", "nolist", "0");
     cr_assert(eq(u64, ver(s, "a"), 1));
     kv_store_free(s);
 }
