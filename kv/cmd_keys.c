@@ -90,7 +90,11 @@ static void type_cmd(struct kv_store *s,
 {
     (void)argc;
     struct kv_entry *e = kv__find(s, argv[1], lens[1], ctx->now_ms);
-    kv__reply_status(out, e != NULL ? "string" : "none");
+    if (e == NULL) {
+        kv__reply_status(out, "none");
+    } else {
+        kv__reply_status(out, kv__type(e) == KV_TYPE_LIST ? "list" : "string");
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -536,6 +540,7 @@ struct key_filter
     const char *pat;      /* glob pattern, NULL for all */
     size_t plen;          /* bytes in pat */
     bool type_ok;         /* false: a TYPE filter excludes every key */
+    int type;             /* enum kv_type to keep, 0: any */
     size_t visited;       /* entries seen, kept or not (SCAN's COUNT) */
 };
 
@@ -546,7 +551,8 @@ static void filter_cb(void *arg, struct kv_entry *e)
     const char *k = kv__key(e, &klen);
 
     f->visited++;
-    if (!f->type_ok || expired(e, f->now_ms)) {
+    if (!f->type_ok || expired(e, f->now_ms) ||
+        (f->type != 0 && (int)kv__type(e) != f->type)) {
         return;
     }
     if (f->pat != NULL && !kv__glob_match(f->pat, f->plen, k, klen, false)) {
@@ -664,9 +670,15 @@ static void scan_cmd(struct kv_store *s,
         } else if (has_value && kv__eq(argv[i], lens[i], "match")) {
             set_pattern(&f, argv[i + 1], lens[i + 1]);
         } else if (has_value && kv__eq(argv[i], lens[i], "type")) {
-            /* Strings are the only type; Redis 7.0 accepts any name and
-             * simply matches nothing for the others. */
-            f.type_ok = kv__eq(argv[i + 1], lens[i + 1], "string");
+            /* Redis 7.0 accepts any name and simply matches nothing for
+             * a type it has no key of. */
+            if (kv__eq(argv[i + 1], lens[i + 1], "string")) {
+                f.type = KV_TYPE_STRING;
+            } else if (kv__eq(argv[i + 1], lens[i + 1], "list")) {
+                f.type = KV_TYPE_LIST;
+            } else {
+                f.type_ok = false;
+            }
         } else {
             kv__reply_err(out, KV_ERR_SYNTAX);
             return;
@@ -807,7 +819,9 @@ static void object_key(struct kv_store *s,
         kv__reply_nil(out);
         return;
     }
-    if (kv__eq(sub, sublen, "encoding")) {
+    if (kv__eq(sub, sublen, "encoding") && kv__type(e) == KV_TYPE_LIST) {
+        kv__reply_bulk(out, "quicklist", 9); /* Redis 7.0: every list */
+    } else if (kv__eq(sub, sublen, "encoding")) {
         static const char *const names[] = {"", "int", "embstr", "raw"};
         kv__reply_bulk(out, names[kv__enc(e)], strlen(names[kv__enc(e)]));
     } else if (kv__eq(sub, sublen, "refcount")) {

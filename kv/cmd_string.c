@@ -429,7 +429,8 @@ static void getex_cmd(struct kv_store *s,
         kv__del(s, argv[1], lens[1]);
     } else if (expire_ms != -1) {
         kv__set_expire(s, e, expire_ms);
-    } else if (o.flags & OPT_PERSIST) {
+    } else if ((o.flags & OPT_PERSIST) && kv__expire(e) != -1) {
+        /* As Redis: only a removed expiry counts as a change (WATCH). */
         kv__set_expire(s, e, -1);
     }
 }

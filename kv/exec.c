@@ -91,6 +91,11 @@ const char *kv_strerror(int err)
                    "proto-max-bulk-len";
         case KV_ERR_BUSY:
             return "BUSY %s";
+        case KV_ERR_POSITIVE:
+            return "ERR value is out of range, must be positive";
+        case KV_ERR_LIST_TOOBIG:
+            return "ERR list exceeds maximum allowed size "
+                   "(proto-max-bulk-len)";
         default:
             return "ERR unknown error";
     }
@@ -137,7 +142,7 @@ static void index_add(const struct kv_cmd *cmd)
 static void index_build(void)
 {
     const struct kv_cmd *tables[] = {kv__string_cmds, kv__bit_cmds,
-                                     kv__key_cmds};
+                                     kv__key_cmds, kv__list_cmds};
     size_t count = 0;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
         for (const struct kv_cmd *c = tables[t]; c->name != NULL; c++) {
@@ -217,6 +222,9 @@ void kv_exec(struct kv_store *s,
             kv__reply_err(out, KV_ERR_SYNTAX);
             return;
         }
+    }
+    if (c->flags & KV_CMD_WRITE) {
+        kv__set_write_version(s, ctx->index);
     }
     c->fn(s, ctx, argc, argv, lens, out);
     /* Errors whose text names the command get its name here, so command

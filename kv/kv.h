@@ -1,4 +1,5 @@
-/* The keyspace: a deterministic state machine of Redis string keys. */
+/* The keyspace: a deterministic state machine of Redis string and list
+ * keys. */
 #ifndef KV_KV_H
 #define KV_KV_H
 
@@ -75,6 +76,12 @@ enum kv_err {
     /* BUSY: "BUSY %s" (str: which budget, and by how much); a read that
      * would exceed heavy-command-budget is refused before it runs. */
     KV_ERR_BUSY,
+    /* Lists (cmd_list.c):
+     * POSITIVE: "ERR value is out of range, must be positive"
+     * LIST_TOOBIG: "ERR list exceeds maximum allowed size
+     *   (proto-max-bulk-len)" (one line, one space; raftkv's own cap) */
+    KV_ERR_POSITIVE,
+    KV_ERR_LIST_TOOBIG,
     KV_ERR__LAST
 };
 
@@ -172,6 +179,10 @@ struct kv_exec_ctx
     uint64_t work_budget;  /* heavy-command-budget: keys one KEYS may
                               examine, the cap on SCAN's COUNT, LCS table
                               cells / 100 (0: none). Reads only. */
+    uint64_t index;        /* writes: the raft index of the log entry being
+                              applied; every key the command creates or
+                              changes gets it as its version (0 counts as
+                              1). Reads: unused. */
 };
 
 /* Flags of a kv command. KV_CMD_WRITE: may modify the keyspace, so it goes
@@ -195,6 +206,34 @@ void kv_exec(struct kv_store *s,
              const char *const *argv,
              const size_t *lens,
              struct kv_reply *out);
+
+/* ------------------------------------------------------------------------
+ * Key versions, for WATCH. Every key carries the index of the log entry
+ * whose write last created or changed it (a value, an expiry, a rename or
+ * copy target), so the version is the same on every replica and only
+ * grows. A deleted or expired key has no version: it reads as
+ * KV_VERSION_ABSENT. A watcher records versions (possibly from a lagging
+ * replica: a stale version only makes the check fail) and the state
+ * machine compares them when the transaction applies.
+ * ---------------------------------------------------------------------- */
+
+#define KV_VERSION_ABSENT 0u
+
+/* The version of @key (borrowed during the call) at @now_ms, or
+ * KV_VERSION_ABSENT if it does not exist or has expired by then. */
+uint64_t kv_store_version(struct kv_store *s,
+                          const char *key,
+                          size_t len,
+                          int64_t now_ms);
+
+/* True if each of the @n keys (keys[i], lens[i], borrowed) has version
+ * versions[i] at @now_ms (KV_VERSION_ABSENT: absent or expired). */
+bool kv_store_versions_match(struct kv_store *s,
+                             int64_t now_ms,
+                             size_t n,
+                             const char *const *keys,
+                             const size_t *lens,
+                             const uint64_t *versions);
 
 /* ------------------------------------------------------------------------
  * Expiry. The leader samples keys whose time to live has passed on its
@@ -225,9 +264,11 @@ bool kv_store_expire_if_due(struct kv_store *s,
  * Snapshots (uncompressed; compression is the FSM's business).
  * Wire format: change with a version bump. Format: magic "RKVS", u32
  * version, u64 key count, then per key: u8 type, u8 flags, i64 expire_ms
- * (-1: none), u32 key len, key, u64 value len, value; trailer: u64
- * checksum (FNV-1a 64 over everything before it: bytewise in version 1,
- * over 8-byte words in version 2, the one written; both are decoded).
+ * (-1: none), u64 key version (from version 3 on), u32 key len, key, u64
+ * value len, value; trailer: u64 checksum (FNV-1a 64 over everything
+ * before it: bytewise in version 1, over 8-byte words from version 2).
+ * Version 3 is written; 1 and 2 are decoded, their keys restored with key
+ * version 1 (below any index a later write can have).
  * ---------------------------------------------------------------------- */
 
 /* Streaming encoding, for a caller that compresses as it goes (the FSM's

@@ -15,6 +15,7 @@
 
 enum kv_type {
     KV_TYPE_STRING = 1,
+    KV_TYPE_LIST = 2,
 };
 
 /* How a string is held, as OBJECT ENCODING reports it: "int" for a value
@@ -131,20 +132,117 @@ struct kv_entry *kv__random(struct kv_store *s, uint64_t *rng);
 /* Presizes the table of an empty store for @n keys (a hint). */
 void kv__reserve(struct kv_store *s, size_t n);
 
-/* Adds @key with value @val in encoding @enc and expiry @expire_ms, for
- * snapshot restore. KV_ENC_INT requires canonical integer bytes (else the
- * value is stored as a string). Returns 0, -EEXIST if @key is already
- * present (store unchanged) or -ENOMEM. */
+/* Adds @key with value @val in encoding @enc, expiry @expire_ms and key
+ * version @version (0 counts as 1), for snapshot restore. KV_ENC_INT requires
+ * canonical integer bytes (else the value is stored as a string). Returns 0,
+ * -EEXIST if @key is already present (store unchanged) or -ENOMEM. */
 int kv__restore(struct kv_store *s,
                 const char *key,
                 size_t klen,
                 const char *val,
                 size_t vlen,
                 enum kv_enc enc,
-                int64_t expire_ms);
+                int64_t expire_ms,
+                uint64_t version);
+
+/* The key version of @e (WATCH), never KV_VERSION_ABSENT. */
+uint64_t kv__version(const struct kv_entry *e);
+
+/* Sets the version the store stamps on every entry it creates or changes
+ * from now on (kv_exec: the write's ctx->index; 0 counts as 1). Every
+ * mutating store function (kv__set_str, kv__set_copy, kv__rename's
+ * target, kv__str_resize, kv__set_expire) stamps it; kv__restore takes
+ * its version as an argument. Deletes need none: absent is absent. */
+void kv__set_write_version(struct kv_store *s, uint64_t index);
 
 /* SipHash-2-4 of @data with the 128-bit key (@k0, @k1). */
 uint64_t kv__siphash(const void *data, size_t len, uint64_t k0, uint64_t k1);
+
+/* ------------------------------------------------------------------------
+ * Lists (list.c; entries in store.c). A list entry holds a pointer to a
+ * struct kv_list: a ring of element pointers, O(1) at both ends and by
+ * index. Its memory counts in kv_store_memory. OBJECT ENCODING reports
+ * "quicklist" (what Redis 7.0 reports for every list).
+ * ---------------------------------------------------------------------- */
+
+struct kv_list; /* opaque */
+
+/* Accounted allocation for values that live outside entries (store.c):
+ * the bytes count in kv_store_memory. kv__mem_free takes the size given
+ * to kv__mem_alloc. */
+void *kv__mem_alloc(struct kv_store *s, size_t n);
+void kv__mem_free(struct kv_store *s, void *p, size_t n);
+
+/* The list of list entry @e (a view valid while @e is). */
+struct kv_list *kv__list_of(const struct kv_entry *e);
+
+/* Stamps @e with the current write version (an in-place change). */
+void kv__stamp(struct kv_store *s, struct kv_entry *e);
+
+/* Sets @e's version (snapshot restore; KV_VERSION_ABSENT counts as 1). */
+void kv__set_version(struct kv_entry *e, uint64_t version);
+
+/* Creates or replaces @key (borrowed) with a list entry holding @l, with
+ * expiry @expire_ms (-1: none), stamped with the write version. Takes
+ * ownership of @l on success and returns the entry (a view, as kv__find);
+ * returns NULL on out-of-memory (the caller still owns @l, store
+ * unchanged). */
+struct kv_entry *kv__set_list(struct kv_store *s,
+                              const char *key,
+                              size_t klen,
+                              struct kv_list *l,
+                              int64_t expire_ms);
+
+/* Returns a new empty list (owned by the caller; kv__list_free), or NULL
+ * on out-of-memory. */
+struct kv_list *kv__list_new(struct kv_store *s);
+
+/* Returns a deep copy of @l, or NULL on out-of-memory. */
+struct kv_list *kv__list_dup(struct kv_store *s, const struct kv_list *l);
+
+/* Releases @l and its elements. */
+void kv__list_free(struct kv_store *s, struct kv_list *l);
+
+/* Elements in @l, and the sum of their lengths. */
+uint64_t kv__list_len(const struct kv_list *l);
+uint64_t kv__list_bytes(const struct kv_list *l);
+
+/* The element at 0-based position @i (< kv__list_len) from the head: a
+ * view valid until the list changes; its length in *len. */
+const char *kv__list_at(const struct kv_list *l, uint64_t i, size_t *len);
+
+/* Adds the @n values (borrowed) at the head (@left, each in turn, as
+ * LPUSH does) or the tail of @l. All or nothing: returns 0 or -ENOMEM
+ * (@l unchanged). */
+int kv__list_push(struct kv_store *s,
+                  struct kv_list *l,
+                  bool left,
+                  size_t n,
+                  const char *const *vals,
+                  const size_t *lens);
+
+/* Removes the head (@left) or tail element of non-empty @l. */
+void kv__list_pop(struct kv_store *s, struct kv_list *l, bool left);
+
+/* Snapshot form of a list value: u64 count, then per element u64 length
+ * and bytes (little endian). kv__list_encoded_size gives its length;
+ * kv__list_encode calls @put for its pieces in order. */
+uint64_t kv__list_encoded_size(const struct kv_list *l);
+void kv__list_encode(const struct kv_list *l,
+                     void (*put)(void *arg, const void *p, size_t n),
+                     void *arg);
+
+/* Adds list @key with the snapshot-form value @val (@vlen bytes,
+ * borrowed), expiry @expire_ms and version @version. Returns 0, -EPROTO
+ * (malformed value, or an empty list: Redis never keeps one), -EEXIST
+ * (@key present) or -ENOMEM; the store is unchanged on error. */
+int kv__restore_list(struct kv_store *s,
+                     const char *key,
+                     size_t klen,
+                     const char *val,
+                     size_t vlen,
+                     int64_t expire_ms,
+                     uint64_t version);
 
 /* ------------------------------------------------------------------------
  * Reply builders. Each is a no-op when @out is NULL (followers build no
@@ -194,6 +292,7 @@ struct kv_cmd
 extern const struct kv_cmd kv__string_cmds[]; /* cmd_string.c */
 extern const struct kv_cmd kv__bit_cmds[];    /* cmd_bits.c */
 extern const struct kv_cmd kv__key_cmds[];    /* cmd_keys.c */
+extern const struct kv_cmd kv__list_cmds[];   /* cmd_list.c */
 
 /* Looks up @key at ctx->now_ms for a command that needs a string. Sets *e
  * to the entry (a view, as kv__find) or to NULL when the key is absent and

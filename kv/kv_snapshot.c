@@ -4,16 +4,27 @@
  *
  *   "RKVS"  u32 version  u64 count
  *   count x { u8 type, u8 flags, i64 expire_ms (-1: none),
- *             u32 key_len, key, u64 value_len, value }
+ *             u64 key_version (version 3 on), u32 key_len, key,
+ *             u64 value_len, value }
  *   u64 checksum over every byte before it:
  *     version 1: FNV-1a 64, byte by byte (decoded, no longer written);
  *     version 2: FNV-1a 64 over little-endian 8-byte words, then the
  *       remaining 0-7 bytes one by one: eight times fewer dependent
  *       multiplies, which matters on the loop for a big keyspace.
  *
+ * key_version is the raft index of the write that last changed the key
+ * (WATCH compares it; it must be equal on every replica, so it travels in
+ * the snapshot). Versions 1 and 2 carry none: their keys are restored
+ * with key version 1. That is deterministic, never KV_VERSION_ABSENT, and
+ * below the index of any write applied after the snapshot, so a later
+ * change is still seen as one.
+ *
+ * type is 1 for a string, 2 for a list (version 3 on). For a string,
  * flags holds the value's encoding (enum kv_enc: 1 int, 2 embstr, 3 raw),
- * so OBJECT ENCODING answers the same after a restore. An int-encoded
- * value is written as its decimal digits.
+ * so OBJECT ENCODING answers the same after a restore, and an int-encoded
+ * value is written as its decimal digits. For a list, flags is 0 and the
+ * value is u64 count, then per element u64 length and bytes; a list is
+ * never empty.
  *
  * Decoding trusts nothing: the checksum is verified before any entry is
  * read, and every length is checked against the bytes that remain. */
@@ -29,11 +40,13 @@
  * Format
  * ---------------------------------------------------------------------- */
 
-#define SNAP_MAGIC       "RKVS"
-#define SNAP_VERSION     2u
-#define SNAP_HEADER      (4 + 4 + 8)
-#define SNAP_TRAILER     8
-#define SNAP_ENTRY_FIXED (1 + 1 + 8 + 4 + 8) /* an entry minus its bytes */
+#define SNAP_MAGIC   "RKVS"
+#define SNAP_VERSION 3u
+#define SNAP_HEADER  (4 + 4 + 8)
+#define SNAP_TRAILER 8
+/* An entry minus its key and value bytes: in version 3, in 1 and 2. */
+#define SNAP_ENTRY_FIXED (1 + 1 + 8 + 8 + 4 + 8)
+#define SNAP_ENTRY_V2    (1 + 1 + 8 + 4 + 8)
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME  0x100000001b3ull
@@ -131,7 +144,11 @@ static void size_cb(void *arg, struct kv_entry *e)
     size_t klen;
     size_t vlen;
     (void)kv__key(e, &klen);
-    (void)kv__str(e, &vlen, tmp);
+    if (kv__type(e) == KV_TYPE_LIST) {
+        vlen = (size_t)kv__list_encoded_size(kv__list_of(e));
+    } else {
+        (void)kv__str(e, &vlen, tmp);
+    }
     sz->count++;
     sz->size += SNAP_ENTRY_FIXED + klen + vlen;
 }
@@ -188,27 +205,41 @@ static void put(struct writer *w, const void *data, size_t len)
     }
 }
 
+static void put_cb(void *arg, const void *data, size_t len)
+{
+    put(arg, data, len);
+}
+
 static void write_cb(void *arg, struct kv_entry *e)
 {
     struct writer *w = arg;
     char tmp[24];
-    unsigned char fixed[14];
+    unsigned char fixed[22];
     unsigned char vl[8];
     size_t klen;
     size_t vlen;
     const char *key = kv__key(e, &klen);
-    const char *val = kv__str(e, &vlen, tmp);
+    bool list = kv__type(e) == KV_TYPE_LIST;
+    const char *val = list ? NULL : kv__str(e, &vlen, tmp);
 
+    if (list) {
+        vlen = (size_t)kv__list_encoded_size(kv__list_of(e));
+    }
     w->count++;
     fixed[0] = (unsigned char)kv__type(e);
-    fixed[1] = (unsigned char)kv__enc(e);
+    fixed[1] = list ? 0 : (unsigned char)kv__enc(e);
     put_u64(fixed + 2, (uint64_t)kv__expire(e));
-    put_u32(fixed + 10, (uint32_t)klen);
+    put_u64(fixed + 10, kv__version(e));
+    put_u32(fixed + 18, (uint32_t)klen);
     put(w, fixed, sizeof fixed);
     put(w, key, klen);
     put_u64(vl, (uint64_t)vlen);
     put(w, vl, sizeof vl);
-    put(w, val, vlen);
+    if (list) {
+        kv__list_encode(kv__list_of(e), put_cb, w);
+    } else {
+        put(w, val, vlen);
+    }
 }
 
 int kv_snapshot_write(const struct kv_store *s,
@@ -285,24 +316,37 @@ int kv_snapshot_encode(const struct kv_store *s, void **buf, size_t *len)
  * Decode
  * ---------------------------------------------------------------------- */
 
-/* Reads one entry at *pos (bounded by @end) into @s. Returns 0, -EPROTO
- * or -ENOMEM. */
+/* Reads one entry of format @version at *pos (bounded by @end) into @s.
+ * Returns 0, -EPROTO or -ENOMEM. */
 static int decode_entry(struct kv_store *s,
+                        uint32_t version,
                         const unsigned char *buf,
                         size_t *pos,
                         size_t end)
 {
     size_t p = *pos;
+    size_t fixed = version >= 3 ? SNAP_ENTRY_FIXED : SNAP_ENTRY_V2;
+    uint64_t kver = 1;
 
-    if (end - p < SNAP_ENTRY_FIXED) {
+    if (end - p < fixed) {
         return -EPROTO;
     }
     unsigned type = buf[p];
     unsigned enc = buf[p + 1];
     int64_t expire = (int64_t)get_u64(buf + p + 2);
-    size_t klen = get_u32(buf + p + 10);
-    p += 14;
-    if (type != KV_TYPE_STRING || enc < KV_ENC_INT || enc > KV_ENC_RAW) {
+    p += 10;
+    if (version >= 3) {
+        kver = get_u64(buf + p);
+        p += 8;
+    }
+    size_t klen = get_u32(buf + p);
+    p += 4;
+    if (kver == KV_VERSION_ABSENT) {
+        return -EPROTO;
+    }
+    bool list = type == KV_TYPE_LIST && version >= 3;
+    if (list ? enc != 0
+             : type != KV_TYPE_STRING || enc < KV_ENC_INT || enc > KV_ENC_RAW) {
         return -EPROTO;
     }
     /* The fixed part of the entry includes the 8-byte value length. */
@@ -320,10 +364,13 @@ static int decode_entry(struct kv_store *s,
     const char *val = (const char *)buf + p;
     p += vlen;
     int64_t iv;
-    if (enc == KV_ENC_INT && (vlen > 20 || !kv__str2ll(val, vlen, &iv))) {
+    if (!list && enc == KV_ENC_INT &&
+        (vlen > 20 || !kv__str2ll(val, vlen, &iv))) {
         return -EPROTO;
     }
-    int rv = kv__restore(s, key, klen, val, vlen, (enum kv_enc)enc, expire);
+    int rv = list ? kv__restore_list(s, key, klen, val, vlen, expire, kver)
+                  : kv__restore(s, key, klen, val, vlen, (enum kv_enc)enc,
+                                expire, kver);
     if (rv == -EEXIST) {
         return -EPROTO; /* a key twice */
     }
@@ -341,27 +388,31 @@ int kv_snapshot_decode(struct kv_store *s, const void *buf, size_t len)
 
     kv_store_clear(s);
     if (b == NULL || len < SNAP_HEADER + SNAP_TRAILER ||
-        memcmp(b, SNAP_MAGIC, 4) != 0 ||
-        (get_u32(b + 4) != 1 && get_u32(b + 4) != SNAP_VERSION)) {
+        memcmp(b, SNAP_MAGIC, 4) != 0) {
+        return -EPROTO;
+    }
+    uint32_t version = get_u32(b + 4);
+    if (version < 1 || version > SNAP_VERSION) {
         return -EPROTO;
     }
     size_t end = len - SNAP_TRAILER;
-    uint64_t sum = get_u32(b + 4) == 1 ? fnv_bytes(FNV_OFFSET, b, end)
-                                       : fnv_words(FNV_OFFSET, b, end);
+    uint64_t sum = version == 1 ? fnv_bytes(FNV_OFFSET, b, end)
+                                : fnv_words(FNV_OFFSET, b, end);
     if (sum != get_u64(b + end)) {
         return -EPROTO;
     }
     uint64_t count = get_u64(b + 8);
-    /* Every entry takes at least SNAP_ENTRY_FIXED bytes: a count the
-     * buffer cannot hold is malformed, and checking it first keeps a
-     * bogus count from sizing the table. */
-    if (count > (end - SNAP_HEADER) / SNAP_ENTRY_FIXED) {
+    size_t fixed = version >= 3 ? SNAP_ENTRY_FIXED : SNAP_ENTRY_V2;
+    /* Every entry takes at least its fixed bytes: a count the buffer
+     * cannot hold is malformed, and checking it first keeps a bogus count
+     * from sizing the table. */
+    if (count > (end - SNAP_HEADER) / fixed) {
         return -EPROTO;
     }
     kv__reserve(s, (size_t)count);
     size_t pos = SNAP_HEADER;
     for (uint64_t i = 0; i < count; i++) {
-        rv = decode_entry(s, b, &pos, end);
+        rv = decode_entry(s, version, b, &pos, end);
         if (rv != 0) {
             goto err_after_clear;
         }

@@ -87,6 +87,16 @@ static void acct_free(struct kv_store *s, void *p, size_t requested)
     }
 }
 
+void *kv__mem_alloc(struct kv_store *s, size_t n)
+{
+    return acct_malloc(s, n);
+}
+
+void kv__mem_free(struct kv_store *s, void *p, size_t n)
+{
+    acct_free(s, p, n);
+}
+
 /* ------------------------------------------------------------------------
  * Entries
  * ---------------------------------------------------------------------- */
@@ -114,7 +124,9 @@ static size_t heap_size(uint64_t cap)
 
 static void entry_free(struct kv_store *s, struct kv_entry *e)
 {
-    if (st_of(e) == ST_HEAP) {
+    if (kv__type(e) == KV_TYPE_LIST) {
+        kv__list_free(s, kv__list_of(e));
+    } else if (st_of(e) == ST_HEAP) {
         struct heapval *h = heap_of(e);
         acct_free(s, h, heap_size(h->cap));
     }
@@ -155,6 +167,7 @@ static struct kv_entry *entry_new(struct kv_store *s,
     }
     e->next = NULL;
     e->expire = -1;
+    e->version = s->write_version;
     e->klen = (uint32_t)klen;
     memcpy(e->data, key, klen);
     switch (st) {
@@ -398,6 +411,7 @@ struct kv_store *kv_store_new(const uint8_t seed[16])
         s->k1 = load_le64(seed + 8);
     }
     s->rehash_idx = NO_REHASH;
+    s->write_version = 1;
     return s;
 }
 
@@ -602,6 +616,17 @@ int kv__set_copy(struct kv_store *s,
     if (ensure_table(s) != 0) {
         return -ENOMEM;
     }
+    if (kv__type(src) == KV_TYPE_LIST) {
+        struct kv_list *l = kv__list_dup(s, kv__list_of(src));
+        if (l == NULL) {
+            return -ENOMEM;
+        }
+        if (kv__set_list(s, key, klen, l, expire_ms) == NULL) {
+            kv__list_free(s, l);
+            return -ENOMEM;
+        }
+        return 0;
+    }
     const char *val = kv__str(src, &vlen, tmp);
     struct kv_entry *fresh = entry_new(s, key, klen, val, vlen, kv__enc(src));
     if (fresh == NULL) {
@@ -642,6 +667,7 @@ int kv__rename(struct kv_store *s,
             return -ENOMEM;
         }
         fresh->klen = (uint32_t)nklen;
+        fresh->version = s->write_version;
         fresh->meta = make_meta(0, ST_HEAP, kv__enc(src), kv__type(src));
         memcpy(fresh->data, newkey, nklen);
         memcpy(region(fresh), cregion(src), PTR_REGION);
@@ -668,6 +694,32 @@ int kv__rename(struct kv_store *s,
     return 0;
 }
 
+struct kv_entry *kv__set_list(struct kv_store *s,
+                              const char *key,
+                              size_t klen,
+                              struct kv_list *l,
+                              int64_t expire_ms)
+{
+    step(s);
+    if (ensure_table(s) != 0 || klen > UINT32_MAX ||
+        klen > SIZE_MAX - sizeof(struct kv_entry) - PTR_REGION) {
+        return NULL;
+    }
+    struct kv_entry *fresh = acct_malloc(s, sizeof(*fresh) + klen + PTR_REGION);
+    if (fresh == NULL) {
+        return NULL;
+    }
+    fresh->next = NULL;
+    fresh->expire = expire_ms;
+    fresh->version = s->write_version;
+    fresh->klen = (uint32_t)klen;
+    fresh->meta = make_meta(0, ST_HEAP, 0, KV_TYPE_LIST);
+    memcpy(fresh->data, key, klen);
+    memcpy(region(fresh), &l, sizeof(l));
+    put(s, key, klen, hash_key(s, key, klen), fresh);
+    return fresh;
+}
+
 bool kv__del(struct kv_store *s, const char *key, size_t klen)
 {
     int tab;
@@ -690,6 +742,10 @@ char *kv__str_resize(struct kv_store *s, struct kv_entry *e, size_t newlen)
     if (newlen > SIZE_MAX - sizeof(struct heapval) - GROW_LIMIT) {
         return NULL;
     }
+    /* The caller writes the returned bytes: a change either way. On
+     * failure below the value is unchanged, and a version bumped anyway
+     * only makes a watching EXEC abort, never run wrongly. */
+    e->version = s->write_version;
     if (st_of(e) == ST_HEAP) {
         struct heapval *h = heap_of(e);
         if (newlen > h->cap) {
@@ -754,7 +810,8 @@ int kv__restore(struct kv_store *s,
                 const char *val,
                 size_t vlen,
                 enum kv_enc enc,
-                int64_t expire_ms)
+                int64_t expire_ms,
+                uint64_t version)
 {
     int tab;
     if (ensure_table(s) != 0) {
@@ -769,6 +826,7 @@ int kv__restore(struct kv_store *s,
         return -ENOMEM;
     }
     e->expire = expire_ms;
+    e->version = version != 0 ? version : 1;
     insert(s, e, h);
     return 0;
 }

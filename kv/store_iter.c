@@ -46,6 +46,10 @@ static const char *format_int(int64_t v, char *tmp, size_t *len)
 
 const char *kv__str(const struct kv_entry *e, size_t *len, char *tmp)
 {
+    if (kv__type(e) != KV_TYPE_STRING) {
+        *len = 0; /* callers check the type; never read a list as bytes */
+        return "";
+    }
     switch (st_of(e)) {
         case ST_INT: {
             int64_t iv;
@@ -85,6 +89,7 @@ void kv__set_expire(struct kv_store *s, struct kv_entry *e, int64_t ms)
         s->expires--;
     }
     e->expire = ms;
+    e->version = s->write_version;
 }
 
 /* ------------------------------------------------------------------------
@@ -276,6 +281,57 @@ size_t kv_store_sample_expired(struct kv_store *s,
         }
     }
     return c.reported;
+}
+
+uint64_t kv__version(const struct kv_entry *e)
+{
+    return e->version;
+}
+
+void kv__stamp(struct kv_store *s, struct kv_entry *e)
+{
+    e->version = s->write_version;
+}
+
+void kv__set_version(struct kv_entry *e, uint64_t version)
+{
+    e->version = version != KV_VERSION_ABSENT ? version : 1;
+}
+
+struct kv_list *kv__list_of(const struct kv_entry *e)
+{
+    struct kv_list *l;
+    memcpy(&l, cregion(e), sizeof(l));
+    return l;
+}
+
+void kv__set_write_version(struct kv_store *s, uint64_t index)
+{
+    s->write_version = index != 0 ? index : 1;
+}
+
+uint64_t kv_store_version(struct kv_store *s,
+                          const char *key,
+                          size_t len,
+                          int64_t now_ms)
+{
+    struct kv_entry *e = kv__find(s, key, len, now_ms);
+    return e != NULL ? e->version : KV_VERSION_ABSENT;
+}
+
+bool kv_store_versions_match(struct kv_store *s,
+                             int64_t now_ms,
+                             size_t n,
+                             const char *const *keys,
+                             const size_t *lens,
+                             const uint64_t *versions)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (kv_store_version(s, keys[i], lens[i], now_ms) != versions[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool kv_store_expire_if_due(struct kv_store *s,

@@ -31,6 +31,8 @@ struct kv_entry
 {
     struct kv_entry *next; /* chain in its bucket (owned by the table) */
     int64_t expire;        /* absolute expiry in ms, -1 for none */
+    uint64_t version;      /* raft index of the write that last changed
+                              this key (WATCH); never 0 */
     uint32_t klen;         /* key bytes at data[0] */
     uint32_t meta;         /* inline value length | storage | enc | type */
     char data[];           /* key, then the value region */
@@ -62,6 +64,9 @@ struct kv_store
     uint64_t sample_cursor; /* kv_store_sample_expired resumes here */
     struct table dead[2];   /* a flushed keyspace being freed in steps */
     size_t dead_idx;        /* next bucket of dead[] to free */
+    uint64_t write_version; /* version stamped on entries created or
+                               changed now: the index of the log entry
+                               being applied (kv_exec sets it; >= 1) */
 };
 
 #define NO_REHASH  SIZE_MAX

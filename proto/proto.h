@@ -368,6 +368,34 @@ int proto_peer_decode_args(const unsigned char *payload,
                            size_t *lens,
                            size_t cap);
 
+/* ------------------------------------------------------------------------
+ * Watch list: the optional third argument of the internal transaction
+ * command "raftkv.exec <commands> <watches>" (WATCH ... EXEC), so log
+ * input. Wire format: change with a version bump. Per watched key, back to
+ * back: u64 version (the key's version as the watcher saw it; 0: absent),
+ * u32 key length, key bytes; little endian. An empty list is valid.
+ * ---------------------------------------------------------------------- */
+
+#define PROTO_WATCH_ITEM_FIXED 12 /* bytes of an item besides its key */
+
+/* Appends the key @key (@len bytes, borrowed) with @version to @out.
+ * Returns 0, -EINVAL (key too long) or -ENOMEM (@out unchanged). */
+int proto_watch_add(struct proto_buf *out,
+                    const char *key,
+                    size_t len,
+                    uint64_t version);
+
+/* Reads the item at *@pos of the list @p (@len bytes, borrowed). Returns 1
+ * and sets @key/@klen (a view into @p), @version and the next *@pos; 0 at
+ * the end of the list; PROTO_EMALFORMED for a truncated item (outputs
+ * untouched). */
+int proto_watch_next(const unsigned char *p,
+                     size_t len,
+                     size_t *pos,
+                     const char **key,
+                     size_t *klen,
+                     uint64_t *version);
+
 /* Decodes one frame from @buf (@len bytes). Returns the bytes it took
  * (> 0) and fills @out, 0 when more bytes are needed, or PROTO_EMALFORMED
  * (unknown type, wrong length, frame over PROTO_PEER_MAX_FRAME): the

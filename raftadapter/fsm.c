@@ -29,22 +29,88 @@
  * ---------------------------------------------------------------------- */
 
 /* ------------------------------------------------------------------------
- * Transactions: "raftkv.exec <blob>" runs the commands encoded in blob
- * (proto_peer_encode_args, back to back) as one unit: nothing else runs
- * between them, and the reply is the array of their replies. The blob is
- * log input: a malformed one gives an error reply on every replica alike.
+ * Transactions: "raftkv.exec <blob> [<watches>]" runs the commands encoded
+ * in blob (proto_peer_encode_args, back to back) as one unit: nothing else
+ * runs between them, and the reply is the array of their replies. With a
+ * watch list (proto_watch_add; WATCH), the commands run only if every
+ * watched key still has the version the client saw, at this entry's index
+ * and stamp (an expired key is absent); otherwise none runs and the reply
+ * is a null array, as Redis's EXEC after a touched WATCH. Blob and list
+ * are log input: a malformed one gives an error reply on every replica
+ * alike.
  * ---------------------------------------------------------------------- */
 
 static bool is_unit(const struct proto_cmd *cmd)
 {
-    return cmd->argc == 2 && cmd->lens[0] == 11 &&
+    return (cmd->argc == 2 || cmd->argc == 3) && cmd->lens[0] == 11 &&
            memcmp(cmd->argv[0], "raftkv.exec", 11) == 0;
+}
+
+/* Checks the watch list @p (@len bytes). Returns 1 if every key has the
+ * version recorded, 0 if one differs, PROTO_EMALFORMED for a bad list
+ * (walked whole first, so the answer never depends on the store). */
+static int watches_hold(struct radapter *r,
+                        const struct kv_exec_ctx *ctx,
+                        const unsigned char *p,
+                        size_t len)
+{
+    const char *key;
+    size_t klen;
+    uint64_t version;
+    size_t pos = 0;
+    int rv;
+    do {
+        rv = proto_watch_next(p, len, &pos, &key, &klen, &version);
+    } while (rv == 1);
+    if (rv != 0) {
+        return rv;
+    }
+    pos = 0;
+    while (proto_watch_next(p, len, &pos, &key, &klen, &version) == 1) {
+        if (kv_store_version(r->store, key, klen, ctx->now_ms) != version) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static uint32_t rd_u32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
            (uint32_t)p[3] << 24;
+}
+
+/* UNWATCH queued inside MULTI: Redis answers +OK at EXEC and changes
+ * nothing (the watches were checked before the first command ran). */
+static bool is_unwatch(uint32_t argc, const char **argv, const size_t *lens)
+{
+    static const char name[] = "unwatch";
+    if (argc != 1 || lens[0] != sizeof name - 1) {
+        return false;
+    }
+    for (size_t i = 0; i < lens[0]; i++) {
+        char ch = argv[0][i];
+        if ((ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch) != name[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void reply_ok(struct kv_reply *out)
+{
+    if (out == NULL) {
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->type = KV_REPLY_STATUS;
+    out->str = malloc(2);
+    if (out->str == NULL) {
+        radapter__log("error", "fsm_oom", "transaction; stopping");
+        abort();
+    }
+    memcpy(out->str, "OK", 2);
+    out->len = 2;
 }
 
 /* Walks the blob; with @run, executes each command (replies into
@@ -91,8 +157,12 @@ static long walk_unit(struct radapter *r,
             pos += 4 + k;
         }
         if (run) {
-            kv_exec(r->store, ctx, (int)argc, argv, lens,
-                    elems != NULL ? &elems[n] : NULL);
+            struct kv_reply *out = elems != NULL ? &elems[n] : NULL;
+            if (is_unwatch(argc, argv, lens)) {
+                reply_ok(out);
+            } else {
+                kv_exec(r->store, ctx, (int)argc, argv, lens, out);
+            }
             free(argv);
             free(lens);
         }
@@ -109,11 +179,23 @@ static void exec_unit(struct radapter *r,
     const unsigned char *p = (const unsigned char *)cmd->argv[1];
     long n = walk_unit(r, ctx, p, cmd->lens[1], false, NULL);
     struct kv_reply *elems = NULL;
-    if (n < 0) {
+    int held = 1;
+    if (n >= 0 && cmd->argc == 3) {
+        held = watches_hold(r, ctx, (const unsigned char *)cmd->argv[2],
+                            cmd->lens[2]);
+    }
+    if (n < 0 || held < 0) {
         if (out != NULL) {
             memset(out, 0, sizeof *out);
             out->type = KV_REPLY_ERROR;
             out->err = KV_ERR_SYNTAX;
+        }
+        return;
+    }
+    if (held == 0) {
+        if (out != NULL) {
+            memset(out, 0, sizeof *out);
+            out->type = KV_REPLY_NIL_ARRAY;
         }
         return;
     }
@@ -201,6 +283,10 @@ static void apply_batch(struct radapter *r,
     memset(&ctx, 0, sizeof ctx);
     ctx.now_ms = r->fsm_stamp;
     ctx.max_bulk_len = r->cfg.max_bulk_len;
+    /* The index of the entry being applied: raft sets last_applied to it
+     * right after this apply returns, and applies entries in order. It is
+     * the version of every key this entry writes (WATCH). */
+    ctx.index = (uint64_t)raft_last_applied(&r->raft) + 1;
     radapter__dedup_expire(&r->dedup, r->fsm_stamp);
     while ((rv = proto_log_reader_next_cmd_id(rd, &cmd, &id)) == 1) {
         struct kv_reply *out = NULL;

@@ -138,6 +138,11 @@ static struct srv_cmd config_subs[] = {
 #define WK "@keyspace @write"
 #define RK "@keyspace @read"
 #define O1 "O(1)"
+#define WL "@write @list"
+#define RL "@read @list"
+#define PUSHN                                                          \
+    "O(1) for each element added, so O(N) to add N elements when the " \
+    "command is called with multiple arguments."
 
 static struct srv_cmd table[] = {
     /* Strings. */
@@ -266,6 +271,33 @@ static struct srv_cmd table[] = {
     DCMD("unlink", -2, W | F, 1, -1, 1, WK " @fast", "generic", "4.0.0",
         "Delete a key asynchronously in another thread.",
         "O(1) for each key removed regardless of its size."),
+    /* Lists. */
+    DCMD("lindex", 3, R, 1, 1, 1, RL " @slow", "list", "1.0.0",
+        "Get an element from a list by its index",
+        "O(N) where N is the number of elements to traverse to get to the "
+        "element at index. This makes asking for the first or the last "
+        "element of the list O(1)."),
+    DCMD("llen", 2, R | F, 1, 1, 1, RL " @fast", "list", "1.0.0",
+        "Get the length of a list", O1),
+    DCMD("lpop", -2, W | F, 1, 1, 1, WL " @fast", "list", "1.0.0",
+        "Remove and get the first elements in a list",
+        "O(N) where N is the number of elements returned"),
+    DCMD("lpush", -3, W | M | F, 1, 1, 1, WL " @fast", "list", "1.0.0",
+        "Prepend one or multiple elements to a list", PUSHN),
+    DCMD("lpushx", -3, W | M | F, 1, 1, 1, WL " @fast", "list", "2.2.0",
+        "Prepend an element to a list, only if the list exists", PUSHN),
+    DCMD("lrange", 4, R, 1, 1, 1, RL " @slow", "list", "1.0.0",
+        "Get a range of elements from a list",
+        "O(S+N) where S is the distance of start offset from HEAD for small "
+        "lists, from nearest end (HEAD or TAIL) for large lists; and N is "
+        "the number of elements in the specified range."),
+    DCMD("rpop", -2, W | F, 1, 1, 1, WL " @fast", "list", "1.0.0",
+        "Remove and get the last elements in a list",
+        "O(N) where N is the number of elements returned"),
+    DCMD("rpush", -3, W | M | F, 1, 1, 1, WL " @fast", "list", "1.0.0",
+        "Append one or multiple elements to a list", PUSHN),
+    DCMD("rpushx", -3, W | M | F, 1, 1, 1, WL " @fast", "list", "2.2.0",
+        "Append an element to a list, only if the list exists", PUSHN),
     /* Keyspace-wide commands kv executes (FLUSH* go through raft). */
     DCMD("flushall", -1, W, 0, 0, 0, WK " @slow @dangerous", "server", "1.0.0",
         "Remove all keys from all databases",
@@ -298,6 +330,13 @@ static struct srv_cmd table[] = {
     SCMD("discard", srv__cmd_discard, 1, NS | LD | ST | F | AB,
         "@fast @transaction", "transactions", "2.0.0",
         "Discard all commands issued after MULTI", O1),
+    {"watch", "watch", srv__cmd_watch, -2, NS | LD | ST | F | AB, 1, -1, 1,
+        "@fast @transaction", "transactions", "2.2.0",
+        "Watch the given keys to determine execution of the MULTI/EXEC block",
+        "O(1) for every key.", NULL, 0, NULL, 0, 0, 0, 0, 0},
+    SCMD("unwatch", srv__cmd_unwatch, 1, NS | LD | ST | F | AB,
+        "@fast @transaction", "transactions", "2.2.0",
+        "Forget about all watched keys", O1),
     SCMD("quit", srv__cmd_quit, -1, AB | NS | LD | ST | F | NA,
         "@fast @connection", "connection", "1.0.0", "Close the connection", O1),
     SCMD("select", srv__cmd_select, 2, LD | ST | F, "@fast @connection",

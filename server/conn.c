@@ -34,6 +34,7 @@ static void conn_free(struct srv_conn *c)
     proto_buf_fini(&c->out);
     proto_buf_fini(&c->wbuf);
     proto_buf_fini(&c->multi);
+    proto_buf_fini(&c->watch);
     srv__stash_fini(&c->stash);
     free(c->ring);
     free(c->ring_ns);
@@ -556,6 +557,7 @@ void srv__conn_accept(struct srv_server *srv)
     proto_buf_init(&c->out);
     proto_buf_init(&c->wbuf);
     proto_buf_init(&c->multi);
+    proto_buf_init(&c->watch);
     c->link_flush.prev = c->link_flush.next = &c->link_flush;
     c->link_ready.prev = c->link_ready.next = &c->link_ready;
     c->ctime_ms = c->last_ms = uv_now(srv->loop);

@@ -210,6 +210,11 @@ struct srv_conn
     uint32_t multi_n;               /* commands queued */
     struct proto_buf multi;         /* owned: queued commands, encoded as
                                        proto_peer_encode_args each */
+    struct proto_buf watch;         /* owned: WATCHed keys with the version
+                                       each had locally, proto_watch_add
+                                       each; EXEC ships it */
+    uint32_t watch_n;               /* keys in watch (a key watched twice
+                                       counts twice) */
 };
 
 /* ------------------------------------------------------------------------
@@ -310,14 +315,30 @@ int srv__async_begin(struct srv_conn *c);
 void srv__async_started(struct srv_conn *c);
 void srv__async_done_cb(void *arg, int status, struct kv_reply *reply);
 
-/* MULTI / EXEC / DISCARD (cmd_multi.c). srv__multi_queue queues a command
- * given while a transaction is open; it returns true if it handled it. */
+/* Per-connection WATCH limits: past either, WATCH fails and watches
+ * nothing more (Redis has no limit; ours bounds the transaction's log
+ * entry and the connection's memory). */
+#define SRV_WATCH_MAX_KEYS  4096u
+#define SRV_WATCH_MAX_BYTES (1024u * 1024u) /* key bytes */
+
+/* MULTI / EXEC / DISCARD / WATCH / UNWATCH (cmd_multi.c).
+ * srv__multi_queue queues a command given while a transaction is open; it
+ * returns true if it handled it. srv__unwatch forgets @c's watches. */
 bool srv__multi_queue(struct srv_conn *c,
                       const struct srv_cmd *cmd,
                       int argc,
                       const char *const *argv,
                       const size_t *lens);
 void srv__multi_reset(struct srv_conn *c);
+void srv__unwatch(struct srv_conn *c);
+void srv__cmd_watch(struct srv_conn *c,
+                    int argc,
+                    const char *const *argv,
+                    const size_t *lens);
+void srv__cmd_unwatch(struct srv_conn *c,
+                      int argc,
+                      const char *const *argv,
+                      const size_t *lens);
 void srv__cmd_multi(struct srv_conn *c,
                     int argc,
                     const char *const *argv,

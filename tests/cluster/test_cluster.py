@@ -67,6 +67,90 @@ def t_transactions_are_atomic_through_followers():
         c.close()
 
 
+def t_watch_exec_through_follower_with_writer_on_leader():
+    c = Cluster(3)
+    try:
+        lead = c.start()
+        f = followers(c, lead)[0]
+        fr, lr = f.client(), lead.client()
+        # A write on the leader between WATCH and EXEC on a follower aborts.
+        assert lr.set("w", "0") is True
+        with fr.pipeline() as p:
+            p.watch("w")
+            assert p.get("w") == b"0"
+            assert lr.set("w", "leader") is True
+            p.multi()
+            p.set("w", "follower")
+            try:
+                p.execute()
+                raise AssertionError("EXEC ran although the leader wrote")
+            except redis.WatchError:
+                pass
+        assert lr.get("w") == b"leader"
+        # Untouched: it runs.
+        with fr.pipeline() as p:
+            p.watch("w")
+            p.get("w")
+            p.multi()
+            p.set("w", "follower")
+            assert p.execute() == [True]
+        assert lr.get("w") == b"follower"
+
+        # Check-and-set increments through both followers race INCRs on
+        # the leader: no update may be lost.
+        lr.set("ctr", 0)
+        done = {"cas": 0, "incr": 0, "aborts": 0}
+        errors = []
+        lock = threading.Lock()
+
+        def cas_worker(node, n):
+            r = node.client()
+            try:
+                for _ in range(n):
+                    while True:
+                        with r.pipeline() as p:
+                            try:
+                                p.watch("ctr")
+                                v = int(p.get("ctr"))
+                                p.multi()
+                                p.set("ctr", v + 1)
+                                p.execute()
+                                break
+                            except redis.WatchError:
+                                with lock:
+                                    done["aborts"] += 1
+                    with lock:
+                        done["cas"] += 1
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+        def incr_worker(n):
+            r = lead.client()
+            try:
+                for _ in range(n):
+                    r.incr("ctr")
+                    with lock:
+                        done["incr"] += 1
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+        ts = [threading.Thread(target=cas_worker, args=(n, 30))
+              for n in followers(c, lead)]
+        ts.append(threading.Thread(target=incr_worker, args=(150,)))
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors, errors
+        want = done["cas"] + done["incr"]
+        assert want == 210, done
+        for n in c.nodes:
+            assert n.client().get("ctr") == str(want).encode(), (n.id, done)
+        print("# watch through followers: %d aborts" % done["aborts"])
+    finally:
+        c.close()
+
+
 def t_leader_kill9_under_write_load_loses_nothing():
     c = Cluster(3, ["--election-ms", "1000", "--heartbeat-ms", "100"])
     try:
@@ -423,6 +507,8 @@ def t_five_nodes_survive_two_failures():
 tap.run("reads and writes work on every node of 3", t_reads_and_writes_on_every_node)
 tap.run("MULTI/EXEC through every node is atomic",
         t_transactions_are_atomic_through_followers)
+tap.run("WATCH/EXEC through followers against a writer on the leader",
+        t_watch_exec_through_follower_with_writer_on_leader)
 tap.run("kill -9 of the leader under write load loses no acknowledged write",
         t_leader_kill9_under_write_load_loses_nothing)
 tap.run("reads stay bounded while both followers are paused",

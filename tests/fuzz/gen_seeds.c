@@ -313,6 +313,10 @@ static void gen_snapshot(void)
          "a value longer than forty-four bytes, so it is stored raw", NULL,
          NULL},
         {"SET", "", "empty key", NULL, NULL},
+        {"RPUSH", "list", "a", "", "third"},
+        {"LPUSH", "list", "head", NULL, NULL},
+        {"RPUSH", "ttl-list", "x", NULL, NULL},
+        {"PEXPIRE", "ttl-list", "60000", NULL, NULL},
     };
     struct kv_store *s = kv_store_new(seed);
     if (s == NULL) {
@@ -320,7 +324,7 @@ static void gen_snapshot(void)
     }
     snapshot_seed("empty", s);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-        exec(s, cmds[i][3] != NULL ? 5 : 3, cmds[i]);
+        exec(s, cmds[i][4] != NULL ? 5 : cmds[i][3] != NULL ? 4 : 3, cmds[i]);
     }
     snapshot_seed("keys", s);
     kv_store_free(s);

@@ -103,8 +103,11 @@ class Op:
 def fmt_val(v):
     if v is None:
         return "nil"
-    if isinstance(v, tuple):
-        return "(" + ", ".join(fmt_val(x) for x in v) + ")"
+    if isinstance(v, (tuple, list)):
+        items = [fmt_val(x) for x in v]
+        if len(items) > 6:
+            items = ["... %d more" % (len(items) - 4)] + items[-4:]
+        return "(" + ", ".join(items) + ")"
     if isinstance(v, str):
         s = v if len(v) <= 48 else "..." + v[-45:]
         return repr(s)
@@ -234,24 +237,44 @@ class CounterModel:
         return str(s)
 
 
+def _as_seq(v, lists):
+    """A read's value in the model's form: a tuple of elements for lists
+    (RPUSH/LRANGE; JSON histories load them as lists), a string for
+    APPEND/GET."""
+    if lists:
+        return tuple(v or ())
+    return v or ""
+
+
+def _is_append(op):
+    return op.f in ("append", "push")
+
+
 class AppendModel:
-    """A string grown by APPEND of unique tokens, read with GET. The
-    longest value read (F) fixes the order of everything before its end,
-    so the state is just the length appended so far: an append at length
-    s must match F at s (or extend past F, where no read can look), its
-    reply must be the new length, and a read at s must return F[:s]."""
+    """An append-only sequence of unique tokens: a string grown by APPEND
+    and read with GET (lengths in bytes), or a list grown by RPUSH and read
+    with LRANGE 0 -1 (lengths in elements; ops "push"). The longest value
+    read (F) fixes the order of everything before its end, so the state is
+    just the length appended so far: an append at length s must match F at
+    s (or extend past F, where no read can look), its reply must be the new
+    length, and a read at s must return F[:s]."""
 
     name = "append"
 
     def __init__(self):
         self.full = ""
+        self.lists = False
 
     def prepare(self, ops):
         ops = _effective(ops)
-        self.full = ""
+        self.lists = any(o.f == "push" for o in ops) or any(
+            o.f == "read" and isinstance(o.out, (list, tuple)) for o in ops)
+        self.full = _as_seq(None, self.lists)
         for o in ops:
-            if o.f == "read" and o.out is not None and len(o.out) > len(self.full):
-                self.full = o.out
+            if o.f == "read" and o.out is not None:
+                v = _as_seq(o.out, self.lists)
+                if len(v) > len(self.full):
+                    self.full = v
         return ops
 
     def init(self):
@@ -262,21 +285,27 @@ class AppendModel:
 
     def step(self, s, op):
         F = self.full
-        if op.f == "append":
+        if _is_append(op):
             t = op.value
-            n = s + len(t)
-            if s < len(F) and not F.startswith(t, s):
+            if self.lists:
+                n = s + 1
+                fits = s >= len(F) or F[s] == t
+            else:
+                n = s + len(t)
+                fits = s >= len(F) or F.startswith(t, s)
+            if not fits:
                 return False, s
             if op.type == "ok" and op.out != n:
                 return False, s
             return True, n
         if op.f == "read":
-            v = op.out or ""
-            return len(v) == s and F.startswith(v), s
+            v = _as_seq(op.out, self.lists)
+            return len(v) == s and F[:len(v)] == v, s
         raise ValueError("append model: unknown op %r" % op.f)
 
     def fmt_state(self, s):
-        return "%d bytes %s" % (s, fmt_val(self.full[:s]) if s <= len(self.full) else "")
+        what = "elements" if self.lists else "bytes"
+        return "%d %s %s" % (s, what, fmt_val(self.full[:s]) if s <= len(self.full) else "")
 
 
 MODELS = {"register": RegisterModel, "counter": CounterModel, "append": AppendModel}
@@ -477,23 +506,26 @@ def split_tokens(s):
 
 
 def check_append(ops, t0=0.0):
-    """Problems with one append-only string key: presence, uniqueness,
-    offsets and real-time order of tokens in the final value, and every
-    read a prefix of it."""
+    """Problems with one append-only key (a string grown by APPEND or a
+    list grown by RPUSH): presence, uniqueness, offsets and real-time order
+    of tokens in the final value, and every read a prefix of it. Offsets
+    are bytes for strings, elements for lists (each reply's new length)."""
     problems = []
     fin = final_read(ops)
-    appends = [o for o in ops if o.f == "append" and o.type != "fail"]
-    failed = {o.value for o in ops if o.f == "append" and o.type == "fail"}
+    appends = [o for o in ops if _is_append(o) and o.type != "fail"]
+    failed = {o.value for o in ops if _is_append(o) and o.type == "fail"}
+    lists = any(o.f == "push" for o in ops) or any(
+        o.f == "read" and isinstance(o.out, (list, tuple)) for o in ops)
     if fin is None:
         if any(o.type == "ok" for o in appends):
             problems.append("no final read")
         return problems
-    F = fin.out or ""
+    F = _as_seq(fin.out, lists)
     by_tok = {o.value: o for o in appends}
     pos = {}
     off = 0
-    for t in split_tokens(F):
-        off += len(t)
+    for t in (F if lists else split_tokens(F)):
+        off += 1 if lists else len(t)
         if t in pos:
             problems.append("token %r appears more than once (at offsets %d and %d)"
                             % (t, pos[t], off))
@@ -519,7 +551,10 @@ def check_append(ops, t0=0.0):
         if o.end() < min_end:
             min_end, min_op = o.end(), o
     for o in ops:
-        if o.f == "read" and o.type == "ok" and not F.startswith(o.out or ""):
+        if o.f != "read" or o.type != "ok":
+            continue
+        v = _as_seq(o.out, lists)
+        if F[:len(v)] != v:
             problems.append("read is not a prefix of the final value: %s" % fmt_op(o, t0))
     return problems
 

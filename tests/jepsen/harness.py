@@ -248,6 +248,17 @@ class Workload:
     model = None
     nkeys = 4
 
+    def read_args(self, key):
+        """The command that reads @key (the final reads use it too)."""
+        return ("GET", key)
+
+    def perform(self, c, op, args, sent):
+        """Runs @op's command(s) on connection @c; returns the reply. Sets
+        sent[0] once a command that may change state was sent."""
+        sent[0] = op.f != "read"
+        c.send_command(*args)
+        return c.read_response()
+
     def keys(self):
         return ["%s%d" % (self.model[0], i) for i in range(self.nkeys)]
 
@@ -261,26 +272,71 @@ class Workload:
 
 
 class RegisterWorkload(Workload):
-    # CAS would be WATCH/MULTI/EXEC; raftkv does not support WATCH yet, so
-    # the register is exercised with GET, SET and SET ... GET (an atomic
-    # swap, which pins the order of writes as tightly as a cas would).
+    # The register is exercised with GET, SET, SET ... GET (an atomic swap)
+    # and compare-and-set done the Redis way: WATCH k; GET k; if the value
+    # is the expected one, MULTI; SET k new; EXEC. A value other than the
+    # expected one is a failed cas (the GET is a linearizable read inside
+    # the operation); a null EXEC is a definite no-op that says nothing
+    # about the value (a WATCH on a lagging follower may abort spuriously),
+    # so it is recorded as failed; an error or timeout once EXEC was sent
+    # leaves the outcome unknown. The expected value is the last value any
+    # worker saw for the key, so many cas operations can succeed.
     model = "register"
     nkeys = 5
+
+    def __init__(self):
+        self.last_seen = {}
 
     def next(self, rng, wid, seq):
         key = rng.choice(self.keys())
         x = rng.random()
         val = "%d.%d" % (wid, seq)
-        if x < 0.45:
+        if x < 0.4:
             return "read", key, None, ("GET", key)
-        if x < 0.8:
+        if x < 0.65:
             return "write", key, val, ("SET", key, val)
-        return "swap", key, val, ("SET", key, val, "GET")
+        if x < 0.8:
+            return "swap", key, val, ("SET", key, val, "GET")
+        return "cas", key, (self.last_seen.get(key), val), None
+
+    def perform(self, c, op, args, sent):
+        if op.f != "cas":
+            sent[0] = op.f != "read"
+            c.send_command(*args)
+            return c.read_response()
+        key, (old, new) = op.key, op.value
+        c.send_command("WATCH", key)
+        c.read_response()
+        c.send_command("GET", key)
+        cur = self.decode(c.read_response())
+        self.last_seen[key] = cur
+        if cur != old:
+            c.send_command("UNWATCH")
+            c.read_response()
+            return False
+        c.send_command("MULTI")
+        c.read_response()
+        c.send_command("SET", key, new)
+        c.read_response()
+        sent[0] = True
+        c.send_command("EXEC")
+        res = c.read_response()
+        if res is None:
+            raise CasAborted()
+        self.last_seen[key] = new
+        return True
 
     def out(self, f, resp):
         if f == "write":
             return None
-        return self.decode(resp)
+        if f == "cas":
+            return resp
+        v = self.decode(resp)
+        return v
+
+
+class CasAborted(Exception):
+    """EXEC answered a null array: a watched key changed; nothing ran."""
 
 
 class CounterWorkload(Workload):
@@ -300,8 +356,11 @@ class CounterWorkload(Workload):
 
 
 class AppendWorkload(Workload):
-    # raftkv has no lists (RPUSH is an unknown command), so the list
-    # workload appends unique tokens "c<worker>:<seq>;" to a string.
+    # A list per key: RPUSH of unique tokens "c<worker>:<seq>;" (the reply
+    # is the new length in elements) and LRANGE 0 -1 reads. The checker's
+    # append model then wants every acknowledged token present exactly
+    # once, at the offset its RPUSH returned, in real-time (so per-client)
+    # order, and every read a prefix of the final list.
     model = "append"
     nkeys = 3
 
@@ -309,13 +368,16 @@ class AppendWorkload(Workload):
         key = rng.choice(self.keys())
         if rng.random() < 0.7:
             tok = "c%d:%d;" % (wid, seq)
-            return "append", key, tok, ("APPEND", key, tok)
-        return "read", key, None, ("GET", key)
+            return "push", key, tok, ("RPUSH", key, tok)
+        return "read", key, None, self.read_args(key)
+
+    def read_args(self, key):
+        return ("LRANGE", key, "0", "-1")
 
     def out(self, f, resp):
-        if f == "append":
+        if f == "push":
             return int(resp)
-        return self.decode(resp)
+        return tuple(self.decode(x) for x in resp or ())
 
 
 WORKLOADS = {"register": RegisterWorkload, "counter": CounterWorkload,
@@ -381,25 +443,32 @@ class Worker(threading.Thread):
                 continue
             op = checker.Op(self.process, key, f, value, node=node.id)
             op.invoke = time.monotonic()
+            sent = [False]
             try:
-                c.send_command(*args)
-                resp = c.read_response()
+                resp = run.workload.perform(c, op, args, sent)
                 op.complete = time.monotonic()
                 op.out = run.workload.out(f, resp)
                 op.type = "ok"
+            except CasAborted:
+                # A definite no-op (EXEC ran nothing).
+                op.complete = time.monotonic()
+                op.type = "fail"
+                self.errors["exec-nil"] = self.errors.get("exec-nil", 0) + 1
             except redis.exceptions.ResponseError as e:
                 t = time.monotonic()
                 msg = str(e)
                 word = msg.split(" ")[0] if msg else "?"
                 self.errors[word] = self.errors.get(word, 0) + 1
-                op.type = classify_error(f, msg)
+                op.type = classify_error(f, msg) if sent[0] else "fail"
                 op.complete = t if op.type == "fail" else None
+                if f == "cas":
+                    self.drop(node)  # it may be left inside MULTI
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                     OSError) as e:
                 t = time.monotonic()
                 word = type(e).__name__
                 self.errors[word] = self.errors.get(word, 0) + 1
-                op.type = "fail" if f == "read" else "info"
+                op.type = "info" if sent[0] else "fail"
                 op.complete = t if op.type == "fail" else None
                 self.drop(node)
             run.history.append(op)
@@ -689,14 +758,15 @@ class Run:
                     op = checker.Op(fid, key, "read", node=node.id, final=True)
                     op.invoke = time.monotonic()
                     try:
-                        resp = call(node.host, node.redis_port, "GET", key, timeout=3)
+                        resp = call(node.host, node.redis_port,
+                                    *self.workload.read_args(key), timeout=3)
                         op.complete = time.monotonic()
                         op.out = self.workload.out("read", resp)
                         self.history.append(op)
                         break
                     except Exception as e:
                         if time.monotonic() > deadline:
-                            res.problems.append("node %d could not serve GET %s 20 s after "
+                            res.problems.append("node %d could not serve a read of %s 20 s after "
                                                 "healing: %s" % (node.id, key, e))
                             break
                         time.sleep(0.2)
@@ -707,6 +777,14 @@ class Run:
         rep = checker.check_history(self.history, self.workload.model,
                                     max_steps=self.max_steps, time_limit=self.check_time)
         res.check_time = time.monotonic() - t
+        cas = [o for o in self.history if o.f == "cas"]
+        if cas:
+            res.notes.append("cas: %d won, %d lost (value differed), %d aborted "
+                             "(null EXEC), %d unknown" % (
+                                 sum(o.type == "ok" and o.out is True for o in cas),
+                                 sum(o.type == "ok" and o.out is False for o in cas),
+                                 sum(o.type == "fail" for o in cas),
+                                 sum(o.type == "info" for o in cas)))
         res.report = rep
         res.verdict = rep.verdict
         if res.problems:

@@ -357,6 +357,44 @@ def t_append_direct_checks_agree_with_search():
 
 
 # ---------------------------------------------------------------------------
+# Lists (RPUSH / LRANGE): the same model, lengths in elements
+# ---------------------------------------------------------------------------
+
+def push(p, a, b, tok, length, key="l"):
+    return op(p, "push", key, a, b, value=tok, out=length)
+
+
+def lr(p, a, b, toks, final=True):
+    return ar(p, a, b, tuple(toks), final=final)
+
+
+def t_list_concurrent_and_unknown():
+    hist = [push(1, 0, 1, "c1:0;", 1), push(2, 2, 6, "c2:0;", 3), push(3, 3, 5, "c3:0;", 2),
+            push(4, 3, None, "c4:0;", None), push(5, 3, None, "c5:0;", None),
+            lr(6, 3.5, 4, ["c1:0;"], final=False),
+            lr(1, 7, 8, ["c1:0;", "c3:0;", "c2:0;", "c5:0;"], final=False),
+            lr(2, 20, 21, ["c1:0;", "c3:0;", "c2:0;", "c5:0;"])]
+    rep = accepts("append", hist)
+    assert rep.problems == []
+    # A history saved as JSON loads the reads as lists: same verdict.
+    for o in hist:
+        if o.f == "read":
+            o.out = list(o.out)
+    accepts("append", hist)
+
+
+def t_list_lost_duplicated_reordered():
+    rejects("append", [push(1, 0, 1, "c1:0;", 1), push(2, 2, 3, "c2:0;", 2),
+                       lr(3, 4, 5, ["c1:0;"])], "acknowledged append lost",
+            "not linearizable")
+    rejects("append", [push(1, 0, 1, "c1:0;", 1), push(2, 0, None, "c2:0;", None),
+                       lr(3, 4, 5, ["c1:0;", "c2:0;", "c2:0;"])], "appears more than once")
+    rejects("append", [push(1, 0, 1, "c1:0;", 2), push(1, 2, 3, "c1:1;", 1),
+                       lr(2, 4, 5, ["c1:1;", "c1:0;"])], "order:")
+    rejects("append", [push(1, 0, 1, "c1:0;", 2), lr(2, 4, 5, ["c1:0;"])], "returned 2")
+
+
+# ---------------------------------------------------------------------------
 # Bounds
 # ---------------------------------------------------------------------------
 

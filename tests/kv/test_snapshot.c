@@ -41,14 +41,14 @@ static char **records(const void *buf, size_t len, size_t *n)
     const unsigned char *b = buf;
     cr_assert(ge(sz, len, 24));
     cr_assert(eq(int, memcmp(b, "RKVS", 4), 0));
-    cr_assert(eq(u64, rd(b + 4, 4), 2));
+    cr_assert(eq(u64, rd(b + 4, 4), 3));
     size_t count = (size_t)rd(b + 8, 8);
     char **out = calloc(count + 1, sizeof(*out));
     size_t p = 16;
     for (size_t i = 0; i < count; i++) {
-        size_t klen = (size_t)rd(b + p + 10, 4);
-        size_t vlen = (size_t)rd(b + p + 14 + klen, 8);
-        size_t rlen = 22 + klen + vlen;
+        size_t klen = (size_t)rd(b + p + 18, 4);
+        size_t vlen = (size_t)rd(b + p + 22 + klen, 8);
+        size_t rlen = 30 + klen + vlen;
         char *hex = malloc(rlen * 2 + 1);
         for (size_t j = 0; j < rlen; j++) {
             snprintf(hex + 2 * j, 3, "%02x", b[p + j]);
@@ -328,9 +328,9 @@ Test(snapshot, rejects_checksummed_malformed_bodies)
     memcpy(b + one, b + 16, one - 16);
     n = seal(b, one + one - 16);
     expect_rejected(s, b, n);
-    /* Unknown version (1 and 2 exist). */
+    /* Unknown version (1, 2 and 3 exist). */
     n = forge(b, 1, 1, 2, 1, "k", 1, "v");
-    b[4] = 3;
+    b[4] = 4;
     expect_rejected(s, b, seal(b, n));
     kv_store_free(s);
 }
@@ -485,28 +485,144 @@ Test(snapshot, streamed_equals_encoded_and_stops_on_sink_error)
     kv_store_free(s);
 }
 
-Test(snapshot, version_1_still_decodes)
+/* Rewrites the version 3 snapshot @b (@len bytes) in place as version
+ * @to (1 or 2): every entry loses its key version, and the checksum is
+ * the one @to uses. Returns the new length. */
+static size_t downgrade(unsigned char *b, size_t len, unsigned to)
 {
-    struct kv_store *s = kvt_store(10);
-    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "a", "1");
-    KVT_EXPECT_STATUS(s, 0, "OK", "SET", "b", "hello", "PX", "100000");
-    void *buf;
-    size_t len;
-    cr_assert(eq(int, kv_snapshot_encode(s, &buf, &len), 0));
-    unsigned char *b = buf;
-    /* Rewrite as version 1: same body, bytewise checksum. */
-    b[4] = 1;
-    seal(b, len - 8);
-    struct kv_store *t = kvt_store(11);
-    cr_assert(eq(int, kv_snapshot_decode(t, b, len), 0));
-    KVT_EXPECT_BULK(t, 0, "hello", "GET", "b");
-    KVT_EXPECT_BULK(t, 0, "1", "GET", "a");
-    /* A version 1 header with a version 2 checksum is damage. */
-    b[4] = 2;
-    seal(b, len - 8);
-    b[4] = 1;
-    cr_assert(eq(int, kv_snapshot_decode(t, b, len), -EPROTO));
-    free(buf);
-    kv_store_free(t);
+    size_t count = (size_t)rd(b + 8, 8);
+    size_t in = 16;
+    size_t out = 16;
+    for (size_t i = 0; i < count; i++) {
+        size_t klen = (size_t)rd(b + in + 18, 4);
+        size_t vlen = (size_t)rd(b + in + 22 + klen, 8);
+        memmove(b + out, b + in, 10);
+        memmove(b + out + 10, b + in + 18, 4 + klen + 8 + vlen);
+        in += 30 + klen + vlen;
+        out += 22 + klen + vlen;
+    }
+    cr_assert(eq(sz, in + 8, len));
+    b[4] = (unsigned char)to;
+    if (to == 1) {
+        return seal(b, out);
+    }
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= out; i += 8) {
+        h ^= rd(b + i, 8);
+        h *= 0x100000001b3ull;
+    }
+    for (; i < out; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return out + put(b + out, h, 8);
+}
+
+Test(snapshot, versions_1_and_2_still_decode)
+{
+    for (unsigned to = 1; to <= 2; to++) {
+        struct kv_store *s = kvt_store(10);
+        struct kv_exec_ctx ctx = kvt_ctx(0);
+        ctx.index = 77;
+        struct kv_reply r =
+            kvt_exec_ctx(s, &ctx, (const char *const[]){"SET", "a", "1", NULL});
+        kv_reply_fini(&r);
+        KVT_EXPECT_STATUS(s, 0, "OK", "SET", "b", "hello", "PX", "100000");
+        void *buf;
+        size_t len;
+        cr_assert(eq(int, kv_snapshot_encode(s, &buf, &len), 0));
+        unsigned char *b = buf;
+        len = downgrade(b, len, to);
+        struct kv_store *t = kvt_store(11);
+        cr_assert(eq(int, kv_snapshot_decode(t, b, len), 0));
+        KVT_EXPECT_BULK(t, 0, "hello", "GET", "b");
+        KVT_EXPECT_BULK(t, 0, "1", "GET", "a");
+        /* No key version in the old formats: every key gets 1. */
+        cr_assert(eq(u64, kv_store_version(t, "a", 1, 0), 1));
+        cr_assert(eq(u64, kv_store_version(t, "b", 1, 0), 1));
+        /* The wrong checksum for the version is damage. */
+        b[4] = (unsigned char)(3 - to);
+        cr_assert(eq(int, kv_snapshot_decode(t, b, len), -EPROTO));
+        free(buf);
+        kv_store_free(t);
+        kv_store_free(s);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Lists (version 3)
+ * ---------------------------------------------------------------------- */
+
+/* Appends the version 2+ checksum of body[0..n) and returns n + 8. */
+static size_t seal_words(unsigned char *b, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        h ^= rd(b + i, 8);
+        h *= 0x100000001b3ull;
+    }
+    for (; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return n + put(b + n, h, 8);
+}
+
+/* A version 3 snapshot of one list "l" whose value is @val (@vlen bytes),
+ * with flags @enc. Returns the sealed length. */
+static size_t forge_list(unsigned char *b,
+                         unsigned enc,
+                         const unsigned char *val,
+                         size_t vlen)
+{
+    size_t p = 0;
+    memcpy(b, "RKVS", 4);
+    p += 4;
+    p += put(b + p, 3, 4);
+    p += put(b + p, 1, 8);
+    b[p++] = 2;
+    b[p++] = (unsigned char)enc;
+    p += put(b + p, (uint64_t)-1, 8);
+    p += put(b + p, 7, 8); /* key version */
+    p += put(b + p, 1, 4);
+    b[p++] = 'l';
+    p += put(b + p, vlen, 8);
+    memcpy(b + p, val, vlen);
+    return seal_words(b, p + vlen);
+}
+
+Test(snapshot, list_values_are_validated)
+{
+    struct kv_store *s = kvt_store(12);
+    unsigned char b[256];
+    unsigned char v[64];
+    size_t n;
+
+    /* Two elements "ab" and "": valid. */
+    size_t vl = put(v, 2, 8);
+    vl += put(v + vl, 2, 8);
+    memcpy(v + vl, "ab", 2);
+    vl += 2;
+    vl += put(v + vl, 0, 8);
+    n = forge_list(b, 0, v, vl);
+    cr_assert(eq(int, kv_snapshot_decode(s, b, n), 0));
+    KVT_EXPECT_INT(s, 0, 2, "LLEN", "l");
+    KVT_EXPECT_BULK(s, 0, "ab", "LINDEX", "l", "0");
+    cr_assert(eq(u64, kv_store_version(s, "l", 1, 0), 7));
+
+    expect_rejected(s, b, forge_list(b, 1, v, vl));     /* flags must be 0 */
+    expect_rejected(s, b, forge_list(b, 0, v, vl - 1)); /* truncated */
+    v[vl] = 'x';
+    expect_rejected(s, b, forge_list(b, 0, v, vl + 1)); /* trailing byte */
+    unsigned char z[8];
+    put(z, 0, 8);
+    expect_rejected(s, b, forge_list(b, 0, z, 8)); /* an empty list */
+    put(v, 1000, 8);
+    expect_rejected(s, b, forge_list(b, 0, v, vl)); /* count too big */
+    put(v, 2, 8);
+    put(v + 8, UINT64_MAX, 8);
+    expect_rejected(s, b, forge_list(b, 0, v, vl)); /* element length */
     kv_store_free(s);
 }

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "kv/kv.h"
+#include "proto/proto.h"
 #include "raftadapter/radapter.h"
 
 /* ------------------------------------------------------------------------
@@ -687,4 +688,88 @@ Test(radapter, request_ids_survive_snapshot_and_restart)
     wait_writes(&again, 1);
     cr_assert(eq(i64, again.reply.i, 1), "a retry after restart applied");
     assert_value("c", "1");
+}
+
+/* ------------------------------------------------------------------------
+ * WATCH: "raftkv.exec <commands> <watches>" runs only if every watched key
+ * still has the recorded version when the entry applies.
+ * ---------------------------------------------------------------------- */
+
+static void propose_exec(const char *const *cmd,
+                         int cmd_argc,
+                         const struct proto_buf *watches,
+                         struct wres *w)
+{
+    struct proto_buf blob;
+    size_t lens[8];
+    proto_buf_init(&blob);
+    for (int i = 0; i < cmd_argc; i++) {
+        lens[i] = strlen(cmd[i]);
+    }
+    cr_assert(eq(int, proto_peer_encode_args(&blob, cmd_argc, cmd, lens), 0));
+    const char *argv[3] = {"raftkv.exec", blob.data,
+                           watches != NULL ? watches->data : NULL};
+    size_t alens[3] = {11, blob.len, watches != NULL ? watches->len : 0};
+    memset(w, 0, sizeof *w);
+    cr_assert(eq(int,
+                 radapter_propose(f.r, watches != NULL ? 3 : 2, argv, alens,
+                                  write_cb, w),
+                 0));
+    proto_buf_fini(&blob);
+    wait_writes(w, 1);
+    cr_assert(eq(int, w->status, 0));
+}
+
+Test(radapter, watched_transaction_is_checked_at_apply)
+{
+    struct wres w;
+    struct radapter_info info;
+    struct proto_buf wl;
+    const char *set_w[3] = {"SET", "k", "w"};
+    const char *unwatch[1] = {"UNWATCH"};
+    start_node();
+    memset(&w, 0, sizeof w);
+    cr_assert(eq(int, propose3("SET", "k", "v", &w), 0));
+    wait_writes(&w, 1);
+    kv_reply_fini(&w.reply);
+    /* The key's version is the index of the entry that wrote it. */
+    radapter_get_info(f.r, &info);
+    uint64_t v1 = kv_store_version(f.store, "k", 1, 0);
+    cr_assert(eq(u64, v1, info.applied_index));
+
+    /* Unchanged: the transaction runs. */
+    proto_buf_init(&wl);
+    cr_assert(eq(int, proto_watch_add(&wl, "k", 1, v1), 0));
+    cr_assert(eq(int, proto_watch_add(&wl, "absent", 6, 0), 0));
+    propose_exec(set_w, 3, &wl, &w);
+    cr_assert(eq(int, w.reply.type, KV_REPLY_ARRAY));
+    cr_assert(eq(sz, w.reply.n, 1));
+    cr_assert(eq(int, w.reply.elems[0].type, KV_REPLY_STATUS));
+    kv_reply_fini(&w.reply);
+    assert_value("k", "w");
+    uint64_t v2 = kv_store_version(f.store, "k", 1, 0);
+    cr_assert(gt(u64, v2, v1));
+
+    /* The same (now stale) watch list: nothing runs, null array. */
+    const char *set_x[3] = {"SET", "k", "x"};
+    propose_exec(set_x, 3, &wl, &w);
+    cr_assert(eq(int, w.reply.type, KV_REPLY_NIL_ARRAY));
+    kv_reply_fini(&w.reply);
+    assert_value("k", "w");
+    cr_assert(eq(u64, kv_store_version(f.store, "k", 1, 0), v2));
+
+    /* A queued UNWATCH answers +OK and changes nothing. */
+    propose_exec(unwatch, 1, NULL, &w);
+    cr_assert(eq(int, w.reply.type, KV_REPLY_ARRAY));
+    cr_assert(eq(int, w.reply.elems[0].type, KV_REPLY_STATUS));
+    cr_assert(eq(sz, w.reply.elems[0].len, 2));
+    kv_reply_fini(&w.reply);
+
+    /* A malformed watch list is an error on every replica, not a crash. */
+    wl.len = 5;
+    propose_exec(set_x, 3, &wl, &w);
+    cr_assert(eq(int, w.reply.type, KV_REPLY_ERROR));
+    kv_reply_fini(&w.reply);
+    assert_value("k", "w");
+    proto_buf_fini(&wl);
 }

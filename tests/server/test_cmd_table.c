@@ -53,7 +53,7 @@ static int exec_err(const char *name, int argc)
 {
     const char *argv[16];
     size_t lens[16];
-    struct kv_exec_ctx ctx = {0, 512 * 1024 * 1024, 1, 0, 0};
+    struct kv_exec_ctx ctx = {0, 512 * 1024 * 1024, 1, 0, 0, 0};
     struct kv_reply r;
     cr_assert(argc <= 16);
     argv[0] = name;
