@@ -1062,6 +1062,21 @@ Test(sim, retried_writes_apply_once)
     sim_free(s);
 }
 
+/* Runs for @ms in 10 ms slices, each with freshly drawn election
+ * timeouts: libraft draws each from [T, 2T); the fixture returns a value
+ * we set, so we draw it from the seed. (A fixed draw that happens to be
+ * equal on two servers would split their votes forever.) */
+static void run_random(struct sim *s, uint64_t ms)
+{
+    for (uint64_t t = 0; t < ms; t += 10) {
+        for (unsigned i = 0; i < s->n; i++) {
+            raft_fixture_set_randomized_election_timeout(
+                &s->f, i, ELECTION + (unsigned)rnd_below(s, ELECTION));
+        }
+        run_for(s, 10);
+    }
+}
+
 /* Seeded random runs: reads on every node, writes with retries, and
  * faults (a node or the leader cut off, a node or the leader paused),
  * checked for stale reads, deadlines, the queue bound and single apply. */
@@ -1108,13 +1123,7 @@ static void campaign(unsigned n, unsigned seed, uint64_t duration)
             cut = paused = -1;
             heal_at = 0;
         }
-        /* libraft draws each election timeout from [T, 2T); the fixture
-         * returns a value we set: draw it from the seed. */
-        for (unsigned i = 0; i < n; i++) {
-            raft_fixture_set_randomized_election_timeout(
-                &s->f, i, ELECTION + (unsigned)rnd_below(s, ELECTION));
-        }
-        run_for(s, 10);
+        run_random(s, 10);
         int l = leader_index(s);
         if (l >= 0 && l != last_leader) {
             leaders++;
@@ -1142,7 +1151,7 @@ static void campaign(unsigned n, unsigned seed, uint64_t duration)
     if (paused >= 0) {
         pause_node(s, (unsigned)paused, false);
     }
-    run_for(s, 7000); /* every deadline and retry budget ends */
+    run_random(s, 7000); /* every deadline and retry budget ends */
     cr_assert_geq(ready_leader(s), 0, "seed %u: no leader after healing", seed);
     check_reads(s);
     check_writes(s);
