@@ -9,7 +9,9 @@ reads every key through every node and hands the history to checker.py.
 
 Faults: kill -9 and restart (the leader, a follower), SIGSTOP/SIGCONT (the
 leader, a minority, a majority), leadership transfer (RAFTKV TRANSFER)
-under load, and network partitions (netns.py: each node in its own
+under load, a membership change (a follower removed with RAFTKV NODE
+REMOVE, its data wiped, then joining again with --join and an empty data
+dir), and network partitions (netns.py: each node in its own
 network namespace, as root). Runs without partitions, and every run where
 namespaces cannot be made, use 127.0.0.1 only.
 
@@ -44,20 +46,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # Scenarios of the short suite (test_jepsen.py) and of the campaign.
 SCENARIOS = {
-    "register-kill-transfer": ("register", ["kill-leader", "kill-follower", "transfer"]),
+    "register-kill-transfer": ("register", ["kill-leader", "kill-follower", "transfer",
+                                            "membership"]),
     "counter-stop": ("counter", ["stop-leader", "stop-minority"]),
     "append-partition": ("append", ["partition-leader"]),
     # Campaign only.
     "register-partition": ("register", ["partition-leader", "partition-halves", "transfer"]),
     "counter-kill": ("counter", ["kill-leader", "kill-follower", "stop-majority"]),
-    "append-kill-stop": ("append", ["kill-leader", "stop-leader", "stop-majority", "transfer"]),
+    "append-kill-stop": ("append", ["kill-leader", "stop-leader", "stop-majority", "transfer",
+                                    "membership"]),
     "register-mixed": ("register", ["kill-leader", "stop-minority", "partition-halves",
-                                    "transfer", "stop-majority"]),
+                                    "transfer", "stop-majority", "membership"]),
     "counter-partition": ("counter", ["partition-leader", "partition-halves", "kill-follower"]),
 }
 PARTITIONS = ("partition-leader", "partition-halves")
 ALL_FAULTS = ("kill-leader", "kill-follower", "stop-leader", "stop-minority",
-              "stop-majority", "transfer") + PARTITIONS
+              "stop-majority", "transfer", "membership") + PARTITIONS
 
 _procs = []          # every server process started here
 
@@ -125,13 +129,16 @@ class Node:
         self.killed = False    # by us, with kill -9, not yet restarted
         self.stopped = False   # SIGSTOPped by us
 
-    def start(self):
+    def start(self, join=None):
+        """Starts the node; with @join (a member's HOST:PEERPORT) and an empty
+        data dir it joins the running cluster instead of bootstrapping."""
         c = self.cluster
         args = [c.server, "--id", str(self.id), "--data-dir", self.dir,
                 "--redis", "%s:%d" % (self.host, self.redis_port),
                 "--peer", "%s:%d" % (self.host, self.peer_port),
-                "--http", "%s:%d" % (self.host, self.http_port),
-                "--cluster", c.spec] + c.extra
+                "--http", "%s:%d" % (self.host, self.http_port)]
+        args += ["--join", join] if join else ["--cluster", c.spec]
+        args += c.extra
         if c.net is not None:
             args = c.net.exec_prefix(self.idx) + args
         env = os.environ.copy()
@@ -580,6 +587,25 @@ class Nemesis(threading.Thread):
             except Exception as e:
                 res = "error: %s" % e
             self.note("RAFTKV TRANSFER %d on n%d: %s" % (target.id, lead.id, res))
+        elif kind == "membership":
+            lead, _ = self.leader_or_any()
+            victim = self.rng.choice([x for x in c.nodes if x is not lead])
+            try:
+                r = call(lead.host, lead.redis_port, "RAFTKV", "NODE", "REMOVE",
+                         str(victim.id), timeout=3)
+                res = Workload.decode(r)
+            except Exception as e:
+                res = "error: %s" % e
+            self.note("RAFTKV NODE REMOVE %d on n%d: %s" % (victim.id, lead.id, res))
+            if res != "OK":
+                return  # still a member: nothing to rejoin
+            victim.kill9()
+            shutil.rmtree(victim.dir, ignore_errors=True)
+            self.note("n%d killed, data dir wiped, out for %.1fs" % (victim.id, hold))
+            self.sleep(hold)
+            via = self.rng.choice([x for x in c.nodes if x is not victim])
+            victim.start(join="%s:%d" % (via.host, via.peer_port))
+            self.note("n%d joins again through n%d" % (victim.id, via.id))
         elif kind in PARTITIONS:
             net = c.net
             if kind == "partition-leader":
@@ -611,8 +637,12 @@ class Nemesis(threading.Thread):
                 node.cont()
                 self.note("SIGCONT n%d" % node.id)
             if node.killed:
-                node.start()
-                self.note("restarted n%d" % node.id)
+                join = None
+                if not os.path.exists(node.dir):  # removed, wiped: join again
+                    via = next(x for x in c.nodes if x is not node and x.alive())
+                    join = "%s:%d" % (via.host, via.peer_port)
+                node.start(join=join)
+                self.note("restarted n%d%s" % (node.id, " (joining)" if join else ""))
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,8 @@ LOAD_SECONDS = float(os.environ.get("RAFTKV_JEPSEN_TIME", "30"))
 
 # (TAP name, scenario in harness.SCENARIOS)
 SUITE = [
-    ("registers (WATCH cas): kill -9 of leader and follower, leadership transfer",
+    ("registers (WATCH cas): kill -9 of leader and follower, leadership transfer, "
+     "a follower removed and joining again",
      "register-kill-transfer"),
     ("counters: SIGSTOP of the leader and of a minority", "counter-stop"),
     ("appends (RPUSH, LRANGE): partition of the leader from the majority, heal",
