@@ -3,48 +3,23 @@ on 127.0.0.1 with free ports and temporary data dirs, a TAP reporter, and
 helpers to find the leader and wait for conditions. Every process started
 here is killed at exit, whatever happens."""
 
-import atexit
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 import redis
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import testlib  # noqa: E402
+
 SERVER = os.environ.get("RAFTKV_SERVER") or (sys.argv[1] if len(sys.argv) > 1 else None)
 
-_procs = []
-
-
-def _cleanup():
-    for p in _procs:
-        try:
-            p.send_signal(signal.SIGCONT)
-            p.kill()
-            p.wait(timeout=5)
-        except Exception:
-            pass
-
-
-atexit.register(_cleanup)
-
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (bound, read back, released)."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+free_ports, track, wait_for, Tap = (testlib.free_ports, testlib.track, testlib.wait_for,
+                                    testlib.Tap)
 
 
 class Node:
@@ -74,7 +49,7 @@ class Node:
                 os.path.dirname(os.path.abspath(__file__)), "lsan-libraft.supp")
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"), env=env)
-        _procs.append(self.proc)
+        track(self.proc)
 
     def client(self, timeout=10):
         return redis.Redis(host="127.0.0.1", port=self.redis_port,
@@ -180,38 +155,3 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
         if bad:
             raise AssertionError("\n".join(bad))
-
-
-def wait_for(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-class Tap:
-    """Runs named test functions and prints TAP."""
-
-    def __init__(self):
-        self.results = []
-
-    def run(self, name, fn):
-        only = os.environ.get("TAP_ONLY")  # local runs: a substring of names
-        if only and only not in name:
-            return
-        try:
-            fn()
-            self.results.append((True, name, ""))
-        except Exception:
-            self.results.append((False, name, traceback.format_exc()))
-        ok, _, diag = self.results[-1]
-        print("%s %d - %s" % ("ok" if ok else "not ok", len(self.results), name))
-        for line in diag.splitlines():
-            print("# " + line)
-        sys.stdout.flush()
-
-    def finish(self):
-        print("1..%d" % len(self.results))
-        sys.exit(0 if all(ok for ok, _, _ in self.results) else 1)

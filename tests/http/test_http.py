@@ -5,7 +5,6 @@ cluster whose followers are paused with SIGSTOP (the leader's
 /healthz/leader?timeout=1s must answer 503 within 1.1 s, and 200 again after
 SIGCONT). Prints TAP. Every process started here is killed at exit."""
 
-import atexit
 import json
 import os
 import shutil
@@ -19,37 +18,16 @@ import traceback
 
 import redis
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import testlib  # noqa: E402
+
 SERVER = os.environ.get("RAFTKV_SERVER") or (sys.argv[1] if len(sys.argv) > 1 else None)
 HERE = os.path.dirname(os.path.abspath(__file__))
 LSAN_SUPP = os.path.join(HERE, "..", "..", "scripts", "lsan.supp")
 TOKEN = "s3cret-token"
 
-_procs = []
-
-
-def _cleanup():
-    for p in _procs:
-        try:
-            p.send_signal(signal.SIGCONT)
-            p.kill()
-            p.wait(timeout=5)
-        except Exception:
-            pass
-
-
-atexit.register(_cleanup)
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+free_ports, track, wait_for, Tap = (testlib.free_ports, testlib.track, testlib.wait_for,
+                                    testlib.Tap)
 
 
 # ---------------------------------------------------------------------------
@@ -75,7 +53,7 @@ class Node:
             env["LSAN_OPTIONS"] = "suppressions=" + os.path.abspath(LSAN_SUPP)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"), env=env)
-        _procs.append(self.proc)
+        track(self.proc)
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.http_port, path)
@@ -198,36 +176,6 @@ def raw(port, data, timeout=5, read_all=True):
         return got
     finally:
         s.close()
-
-
-def wait_for(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
-
-
-class Tap:
-    def __init__(self):
-        self.results = []
-
-    def run(self, name, fn):
-        try:
-            fn()
-            self.results.append((True, name, ""))
-        except Exception:
-            self.results.append((False, name, traceback.format_exc()))
-        ok, _, diag = self.results[-1]
-        print("%s %d - %s" % ("ok" if ok else "not ok", len(self.results), name))
-        for line in diag.splitlines():
-            print("# " + line)
-        sys.stdout.flush()
-
-    def done(self):
-        print("1..%d" % len(self.results))
-        return 0 if all(ok for ok, _, _ in self.results) else 1
 
 
 tap = Tap()

@@ -5,12 +5,12 @@
   exit, whatever happens (atexit + explicit stop()).
 - Resp: a raw RESP2/RESP3 client that sends one command as a multibulk and
   parses exactly one reply into typed Python values.
-- Tap: runs named test functions and prints TAP ("1..N" at the end).
+- Tap, free_ports, tmpdir, track, wait_for: tests/testlib.py's, shared
+  with the other harnesses.
 
 The raftkv-server binary comes from $RAFTKV_SERVER or argv[1].
 """
 
-import atexit
 import json
 import os
 import shutil
@@ -18,68 +18,19 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import testlib  # noqa: E402
 
 SERVER = os.environ.get("RAFTKV_SERVER") or (
     sys.argv[1] if len(sys.argv) > 1 else None)
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
-_procs = []
-_tmpdirs = []
-
-
-def _cleanup():
-    for p in _procs:
-        if p.poll() is None:
-            try:
-                p.send_signal(signal.SIGCONT)
-                p.kill()
-                p.wait(timeout=5)
-            except Exception:
-                pass
-    for d in _tmpdirs:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-atexit.register(_cleanup)
-
-
-def _sigterm(signum, frame):  # meson's timeout sends SIGTERM
-    _cleanup()
-    os._exit(1)
-
-
-signal.signal(signal.SIGTERM, _sigterm)
-
-
-def tmpdir(prefix="raftkv-it-"):
-    d = tempfile.mkdtemp(prefix=prefix)
-    _tmpdirs.append(d)
-    return d
-
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (bound, read back, released)."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_for(cond, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out (%ss) waiting for %s" % (timeout, what))
+# Every process started here is tracked, and every temporary directory made
+# here is removed, at exit (testlib).
+Tap, free_ports, tmpdir, track, wait_for = (testlib.Tap, testlib.free_ports, testlib.tmpdir,
+                                            testlib.track, testlib.wait_for)
 
 
 def ping_ok(port, timeout=1.0):
@@ -90,11 +41,6 @@ def ping_ok(port, timeout=1.0):
             return s.recv(64).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def track(proc):
-    _procs.append(proc)
-    return proc
 
 
 # ---------------------------------------------------------------------------
@@ -543,35 +489,3 @@ def note(msg):
     sys.stdout.flush()
 
 
-class Tap:
-    """Runs named test functions and prints TAP; the plan comes last."""
-
-    def __init__(self):
-        self.results = []
-
-    def _emit(self, ok, name, diag):
-        self.results.append(ok)
-        print("%s %d - %s" % ("ok" if ok else "not ok", len(self.results),
-                              name.replace("\n", " ")))
-        for line in str(diag).splitlines():
-            print("# " + line)
-        sys.stdout.flush()
-
-    def run(self, name, fn, *args):
-        only = os.environ.get("TAP_ONLY")  # local runs: a substring of names
-        if only and only not in name:
-            return
-        try:
-            fn(*args)
-            self._emit(True, name, "")
-        except Exception:
-            self._emit(False, name, traceback.format_exc())
-
-    def check(self, name, ok, diag=""):
-        self._emit(bool(ok), name, "" if ok else diag)
-
-    def finish(self):
-        print("1..%d" % len(self.results))
-        sys.stdout.flush()
-        _cleanup()
-        sys.exit(0 if self.results and all(self.results) else 1)

@@ -24,12 +24,10 @@ from it (timing still varies). Command line (see also campaign.sh):
 """
 
 import argparse
-import atexit
 import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,7 +37,9 @@ import time
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import checker  # noqa: E402
+import testlib  # noqa: E402
 from netns import Net, cleanup_leftovers, RUN_PREFIX  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -63,42 +63,9 @@ PARTITIONS = ("partition-leader", "partition-halves")
 ALL_FAULTS = ("kill-leader", "kill-follower", "stop-leader", "stop-minority",
               "stop-majority", "transfer", "membership") + PARTITIONS
 
-_procs = []          # every server process started here
-
-
-def _cleanup():
-    for p in _procs:
-        try:
-            p.send_signal(signal.SIGCONT)
-            p.kill()
-            p.wait(timeout=5)
-        except Exception:
-            pass
-
-
-atexit.register(_cleanup)
-
-
-def _on_sigterm(signum, frame):
-    # meson sends SIGTERM on timeout: unwind so finally blocks and atexit run.
-    raise SystemExit(128 + signum)
-
-
-if threading.current_thread() is threading.main_thread():
-    signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (bound, read back, released)."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+# Every server process started here is killed at exit, and on meson's
+# SIGTERM (testlib).
+free_ports, track = testlib.free_ports, testlib.track
 
 
 def call(host, port, *args, timeout=1.0):
@@ -147,7 +114,7 @@ class Node:
                 HERE, "..", "cluster", "lsan-libraft.supp")
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env)
-        _procs.append(self.proc)
+        track(self.proc)
         self.killed = False
         self.stopped = False
 

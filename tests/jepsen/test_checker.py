@@ -10,10 +10,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from checker import (Op, check_append, check_counter, check_history, fmt_op,  # noqa: E402
                      load_history, save_history, search, RegisterModel, CounterModel)
-from tap import Tap  # noqa: E402
+from testlib import Tap  # noqa: E402
 
 tap = Tap()
 

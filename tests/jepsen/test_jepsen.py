@@ -13,9 +13,10 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import harness  # noqa: E402
-from tap import Tap  # noqa: E402
+from testlib import Tap  # noqa: E402
 
 LOAD_SECONDS = float(os.environ.get("RAFTKV_JEPSEN_TIME", "30"))
 
