@@ -488,6 +488,18 @@ static void prepare_cb(uv_prepare_t *h)
     radapter__reads_process(r);
 }
 
+/* Runs right after the poll phase, where a log write completes: the batch
+ * held while it was outstanding (propose.c) goes to disk at once, not after
+ * the replies are flushed and the timers run in the next iteration. */
+static void check_cb(uv_check_t *h)
+{
+    struct radapter *r = h->data;
+    if (r->closing || !r->started) {
+        return;
+    }
+    radapter__propose_flush(r);
+}
+
 static void cron_cb(uv_timer_t *h)
 {
     struct radapter *r = h->data;
@@ -813,6 +825,9 @@ int radapter_start(struct radapter *r)
     uv_prepare_init(r->loop, &r->prepare);
     r->prepare.data = r;
     uv_prepare_start(&r->prepare, prepare_cb);
+    uv_check_init(r->loop, &r->check);
+    r->check.data = r;
+    uv_check_start(&r->check, check_cb);
     uv_timer_init(r->loop, &r->cron);
     r->cron.data = r;
     uv_timer_start(&r->cron, cron_cb, 100, 100);
@@ -820,7 +835,7 @@ int radapter_start(struct radapter *r)
     r->deadline_timer.data = r;
     uv_timer_init(r->loop, &r->round_timer);
     r->round_timer.data = r;
-    r->handles_open = 4;
+    r->handles_open = 5;
     radapter__log("info", "raft_started",
                   "raft started: id %llu, dir %s, peer %s, last index %llu, "
                   "applied %llu",
@@ -877,6 +892,7 @@ static void raft_closed_cb(struct raft *raft)
     r->raft_closed = true;
     if (r->handles_open > 0) {
         uv_close((uv_handle_t *)&r->prepare, handle_closed_cb);
+        uv_close((uv_handle_t *)&r->check, handle_closed_cb);
         uv_close((uv_handle_t *)&r->cron, handle_closed_cb);
         uv_close((uv_handle_t *)&r->deadline_timer, handle_closed_cb);
         uv_close((uv_handle_t *)&r->round_timer, handle_closed_cb);

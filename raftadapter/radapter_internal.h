@@ -362,6 +362,7 @@ struct radapter
     bool started;                     /* raft_start succeeded */
 
     uv_prepare_t prepare;      /* per-iteration duties */
+    uv_check_t check;          /* proposes right after the poll phase */
     uv_timer_t cron;           /* expiry, rehash, deadlines */
     uv_timer_t deadline_timer; /* earliest read deadline */
     int handles_open;          /* handles to close */
