@@ -809,6 +809,11 @@ int radapter_start(struct radapter *r)
     r->restore_error[0] = '\0';
     rv = raft_start(&r->raft);
     if (rv != 0) {
+        if (r->listen_error[0] != '\0') {
+            /* The peer port, not the data: say so, not "damaged". */
+            set_error("peer port: %s", r->listen_error);
+            return r->listen_errno < 0 ? r->listen_errno : -EADDRINUSE;
+        }
         if (r->restore_error[0] != '\0') {
             char snap[2048];
             newest_snapshot(r->raft_dir, snap, sizeof snap);

@@ -390,6 +390,8 @@ struct radapter
     int64_t fsm_stamp;            /* max stamp applied so far */
     struct radapter__dedup dedup; /* applied request ids */
     char restore_error[128];      /* why the last restore failed, or "" */
+    char listen_error[256];       /* why the peer port could not listen */
+    int listen_errno;             /* its negative errno (libuv's), or 0 */
     uint64_t dedup_hits;          /* retries answered from the table */
 
     /* Reads (readindex.c, on libuv and the peer port by reads.c). */

@@ -259,6 +259,9 @@ static int transport_listen(struct raft_uv_transport *outer,
     if (rv != 0) {
         snprintf(outer->errmsg, sizeof outer->errmsg, "cannot listen on %s: %s",
                  t->r->peer_addr, uv_strerror(rv));
+        snprintf(t->r->listen_error, sizeof t->r->listen_error, "%s",
+                 outer->errmsg);
+        t->r->listen_errno = rv;
         return RAFT_IOERR;
     }
     return 0;

@@ -4,6 +4,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -71,6 +72,25 @@ def main():
             assert str(srv.port) in other.log_text(), other.log_text()
         finally:
             srv.close()
+
+    def t_peer_port_in_use():
+        """The peer port taken on a fresh data dir: exit 1 saying so, not that
+        the data dir is damaged."""
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        try:
+            other = RaftkvServer(extra=["--log-level", "warn"])
+            other.peer_port = blocker.getsockname()[1]
+            other.spawn()
+            rc = other.proc.wait(timeout=15)
+            text = other.log_text()
+            assert rc == 1, (rc, text)
+            assert "peer port" in text and str(other.peer_port) in text, text
+            assert "address already in use" in text, text
+            assert "damaged" not in text, text
+        finally:
+            blocker.close()
 
     def t_env_redis():
         srv = RaftkvServer(extra=["--log-level", "warn"])
@@ -202,6 +222,8 @@ def main():
     tap.run("--version", t_version)
     tap.run("bad options exit 1 with a one-line error", t_bad_options)
     tap.run("port in use: exit 1 naming the port", t_port_in_use)
+    tap.run("peer port in use: exit 1 naming it, not a damaged data dir",
+            t_peer_port_in_use)
     tap.run("RAFTKV_REDIS is used", t_env_redis)
     tap.run("config file; command line beats env beats file", t_config_file_and_precedence)
     tap.run("unknown config file setting: exit 1 naming it", t_bad_config_line)
