@@ -127,7 +127,11 @@ class Tap:
         return 0 if self.results and all(self.results) else 1
 
     def finish(self):
-        """done(), then cleanup() and exit with its status."""
+        """done(), then cleanup() and exit with its status at once: a worker
+        thread a failed test left running cannot hold the process (and the
+        suite) until meson's timeout."""
         status = self.done()
         cleanup()
-        sys.exit(status)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)

@@ -153,10 +153,11 @@ def t_watch_exec_through_follower_with_writer_on_leader():
 
 def t_leader_kill9_under_write_load_loses_nothing():
     c = Cluster(3, ["--election-ms", "1000", "--heartbeat-ms", "100"])
+    stop = threading.Event()
     try:
         lead = c.start()
         via = followers(c, lead)[0]
-        acked, unknown, stop = [], [], threading.Event()
+        acked, unknown = [], []
 
         def writer(tid):
             r = via.client(timeout=8)
@@ -174,7 +175,10 @@ def t_leader_kill9_under_write_load_loses_nothing():
                     time.sleep(0.01)
                 i += 1
 
-        threads = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+        # Daemon threads, stopped in finally: a failed assertion must not
+        # leave writers that keep the process alive.
+        threads = [threading.Thread(target=writer, args=(t,), daemon=True)
+                   for t in range(4)]
         for t in threads:
             t.start()
         time.sleep(1.5)
@@ -198,6 +202,7 @@ def t_leader_kill9_under_write_load_loses_nothing():
         print("# acked %d, unknown %d, new leader after %.2fs" % (
             len(acked), len(unknown), elected))
     finally:
+        stop.set()
         c.close()
 
 
