@@ -192,13 +192,7 @@ bool radapter__other_leader(struct radapter *r)
 
 uint64_t radapter__voters(struct radapter *r)
 {
-    uint64_t n = 0;
-    for (unsigned i = 0; i < r->raft.configuration.n; i++) {
-        if (r->raft.configuration.servers[i].role == RAFT_VOTER) {
-            n++;
-        }
-    }
-    return n;
+    return radapter__count_voters(&r->raft);
 }
 
 /* ------------------------------------------------------------------------

@@ -117,6 +117,9 @@ void radapter__rc_init(struct radapter__rc *rc,
                        uint64_t nonce);
 void radapter__rc_fini(struct radapter__rc *rc);
 
+/* Voters in @raft's current configuration (node.c counts them too). */
+uint64_t radapter__count_voters(const struct raft *raft);
+
 /* A request id or probe token never used before by @rc. */
 uint64_t radapter__rc_new_token(struct radapter__rc *rc);
 

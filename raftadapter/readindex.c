@@ -216,15 +216,20 @@ static void send_frame(struct radapter__rc *r,
     r->ops->send(r->ctx, to, type, a, b, c);
 }
 
-static uint64_t voters(struct radapter__rc *r)
+uint64_t radapter__count_voters(const struct raft *raft)
 {
     uint64_t n = 0;
-    for (unsigned i = 0; i < r->raft->configuration.n; i++) {
-        if (r->raft->configuration.servers[i].role == RAFT_VOTER) {
+    for (unsigned i = 0; i < raft->configuration.n; i++) {
+        if (raft->configuration.servers[i].role == RAFT_VOTER) {
             n++;
         }
     }
     return n;
+}
+
+static uint64_t voters(struct radapter__rc *r)
+{
+    return radapter__count_voters(r->raft);
 }
 
 /* Position of voter @id in the configuration's voters, or -1. */
