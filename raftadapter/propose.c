@@ -4,11 +4,12 @@
  * Happy path: radapter_propose appends the command to the open batch (one
  * log entry under construction). Once per loop iteration (prepare handle,
  * and check handle right after the poll phase) the open batch is closed,
- * unless the leader's previous log write is still outstanding, and closed
- * batches are handed to raft_apply while fewer than cfg.max_inflight are in
- * flight. Holding the batch while the disk is busy makes it one entry per
- * disk write, as Redis's appendfsync always makes one fsync per event-loop
- * iteration for all clients. The FSM fills the batch's
+ * unless a single voter's previous log write is still outstanding (and the
+ * batch is small: disk_busy), and closed batches are handed to raft_apply
+ * while fewer than cfg.max_inflight are in flight. Holding the batch while
+ * the disk is busy makes it one entry per disk write, as Redis's
+ * appendfsync always makes one fsync per event-loop iteration for all
+ * clients. The FSM fills the batch's
  * reply slots when it applies the entry (fsm.c), and apply_cb then runs each
  * command's callback in order.
  *

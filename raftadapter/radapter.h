@@ -141,9 +141,10 @@ const char *radapter_last_error(void);
  * commit); entries in flight are bounded by cfg.max_inflight.
  *
  * Happy path: radapter_propose queues the command and returns 0; at the
- * end of this loop iteration, or while the leader's previous log write is
- * outstanding at the end of the iteration that completes it, the queue is
- * encoded into one entry and handed to raft (one entry per disk write);
+ * end of this loop iteration (on a single voter whose previous log write
+ * is outstanding, and whose queue is under 4 KiB: at the end of the
+ * iteration that completes that write), the queue is encoded into one
+ * entry and handed to raft;
  * once committed and applied, @cb runs with status 0 and the
  * command's reply. Failure modes: @cb runs with RADAPTER_ENOTLEADER (never
  * proposed), RADAPTER_EUNKNOWN (proposed, outcome unknown), -ENOMEM or
